@@ -1,0 +1,41 @@
+# The single entry point: `make test`, `make lint`, `make demo`, `make bench`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: venv test lint typecheck fmt demo bench clean lock
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+test: venv
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: venv
+	$(PY) -m ruff check baton tests bench
+	$(PY) -m ruff format --check baton tests bench
+	$(PY) -m mypy
+
+fmt: venv
+	$(PY) -m ruff format baton tests bench
+	$(PY) -m ruff check --fix baton tests bench
+
+demo: venv
+	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
+
+bench: venv
+	$(PY) -m bench.sqlite_core
+
+lock:
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,326 @@
+"""`App`: where steps and pipelines are declared, and the client door to the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, ParamSpec, TypeVar, overload
+
+from . import codec
+from .backends import Backend, open_backend, resolve_url
+from .blobs import DEFAULT_THRESHOLD, BlobStore, default_location
+from .engine.registry import (
+    EnqueueOptions,
+    Pipeline,
+    Registry,
+    Step,
+    StepOptions,
+    Task,
+    enqueue_options_of,
+)
+from .errors import JobFailed, JobNotFound, UnknownPipeline
+from .ids import uuid7
+from .job import Job
+from .models import JobFilter, JobRecord, NewJob, Status
+from .retry import Retry
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class App:
+    """A baton application: one backend URL, its registered steps and pipelines.
+
+    Nothing connects until first use, so importing the module that defines an App (for a
+    worker, the CLI or a web app) is cheap and has no side effects.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        name: str | None = None,
+        blobs: str | None = None,
+        blob_threshold: int = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.url = resolve_url(url)
+        self.name = name or "baton"
+        self.registry = Registry()
+        self._blob_location = blobs
+        self._blob_threshold = blob_threshold
+        self._backend: Backend | None = None
+        self._blobs: BlobStore | None = None
+        self._open_lock = threading.Lock()
+        self._migrated = False
+        self._sync: _SyncRunner | None = None
+
+    # --- declaring ----------------------------------------------------------------------
+
+    @overload
+    def step(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Step[P, R]: ...
+    @overload
+    def step(self, fn: Callable[P, R], /) -> Step[P, R]: ...
+    @overload
+    def step(
+        self, fn: None = None, /, *, name: str | None = None, retry: Retry | None = None,
+        timeout: float | None = None, concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None, rate_limit: str | None = None,
+        executor: str | None = None, fallback: list[Step[Any, Any]] | None = None,
+    ) -> _StepDecorator: ...
+
+    def step(self, fn: Any = None, /, *, name: str | None = None, retry: Retry | None = None,
+             timeout: float | None = None, concurrency: int | None = None,
+             concurrency_key: str | Callable[..., str] | None = None,
+             rate_limit: str | None = None, executor: str | None = None,
+             fallback: list[Step[Any, Any]] | None = None) -> Any:
+        """Declare a step: a leaf function whose result is checkpointed."""
+        options = _step_options(retry, timeout, concurrency, concurrency_key, rate_limit,
+                                executor, fallback)
+
+        def register(f: Callable[..., Any]) -> Step[Any, Any]:
+            item: Step[Any, Any] = Step(self, f, name or f.__name__, options)
+            self.registry.add(item)
+            return item
+
+        return register(fn) if fn is not None else register
+
+    @overload
+    def task(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
+    @overload
+    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+    @overload
+    def task(
+        self, fn: None = None, /, *, name: str | None = None, queue: str = "default",
+        retry: Retry | None = None, timeout: float | None = None, concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None, rate_limit: str | None = None,
+        executor: str | None = None, priority: int = 0, max_crashes: int = 3,
+    ) -> _TaskDecorator: ...
+
+    def task(self, fn: Any = None, /, *, name: str | None = None, queue: str = "default",
+             retry: Retry | None = None, timeout: float | None = None,
+             concurrency: int | None = None,
+             concurrency_key: str | Callable[..., str] | None = None,
+             rate_limit: str | None = None, executor: str | None = None, priority: int = 0,
+             max_crashes: int = 3) -> Any:
+        """Declare a task: a background job of one step, with the step's retries and limits."""
+        options = _step_options(retry, timeout, concurrency, concurrency_key, rate_limit,
+                                executor, None)
+        job = EnqueueOptions(queue=queue, priority=priority, max_crashes=max_crashes)
+
+        def register(f: Callable[..., Any]) -> Task[Any, Any]:
+            item: Task[Any, Any] = Task(self, f, name or f.__name__, options, job)
+            self.registry.add(item)
+            return item
+
+        return register(fn) if fn is not None else register
+
+    def pipeline(
+        self, fn: Any = None, /, *, name: str | None = None, queue: str = "default",
+        timeout: float | None = None, priority: int = 0, max_crashes: int = 3,
+    ) -> Any:
+        """Declare a pipeline: `async def p(ctx: baton.Context, ...)` orchestrating steps."""
+        options = EnqueueOptions(queue=queue, timeout=timeout, max_crashes=max_crashes,
+                                 priority=priority)
+
+        def register(f: Callable[..., Any]) -> Pipeline[Any, Any]:
+            item: Pipeline[Any, Any] = Pipeline(self, f, name or f.__name__, options)
+            self.registry.add(item)
+            return item
+
+        return register(fn) if fn is not None else register
+
+    # --- connecting ---------------------------------------------------------------------
+
+    @property
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            location = self._blob_location or default_location(self.url)
+            self._blobs = BlobStore(location, self._blob_threshold)
+        return self._blobs
+
+    async def backend(self) -> Backend:
+        """The connected backend, migrated on first use."""
+        with self._open_lock:
+            if self._backend is None:
+                self._backend = open_backend(self.url)
+        if not self._migrated:
+            await self._backend.migrate()  # idempotent; concurrent first calls are harmless
+            self._migrated = True
+        return self._backend
+
+    async def aclose(self) -> None:
+        if self._backend is not None:
+            await self._backend.aclose()
+            self._backend = None
+            self._migrated = False
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run one of the app's coroutines from sync code (on a private event loop thread)."""
+        if self._sync is None:
+            self._sync = _SyncRunner()
+        return self._sync.run(coro)
+
+    # --- client -------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        target: Pipeline[Any, Any] | Step[Any, Any] | str,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        tenant: str = "default",
+        priority: int | None = None,
+        delay: float | timedelta | datetime | None = None,
+        expires: float | timedelta | datetime | None = None,
+        callback_url: str | None = None,
+        queue: str | None = None,
+    ) -> Job:
+        """Store a job durably and return it. Same idempotency key (per tenant), same job."""
+        item = self._resolve(target)
+        opts = enqueue_options_of(item)
+        text = item.sig.encode_args(args, kwargs or {})
+        spec = NewJob(
+            id=uuid7(), pipeline=item.name, queue=queue or opts.queue,
+            args=self.blobs.wrap(text), tenant=tenant,
+            priority=opts.priority if priority is None else priority,
+            delay=_seconds(delay) or 0.0, expires_in=_seconds(expires),
+            idempotency_key=idempotency_key, callback_url=callback_url, timeout=opts.timeout,
+            max_crashes=opts.max_crashes,
+        )
+        backend = await self.backend()
+        (done,) = await backend.enqueue([spec])
+        rec = await backend.get_job(done.id)
+        assert rec is not None
+        return self._job(rec, [], created=done.created)
+
+    async def get_job(self, job_id: str, *, tenant: str | None = None) -> Job:
+        backend = await self.backend()
+        rec = await backend.get_job(job_id, tenant)
+        if rec is None:
+            raise JobNotFound(f"no job {job_id}")
+        return self._job(rec, await backend.steps(job_id))
+
+    async def list_jobs(
+        self, *, status: Status | str | None = None, pipeline: str | None = None,
+        queue: str | None = None, tenant: str | None = None, limit: int = 50,
+        before: str | None = None,
+    ) -> list[Job]:
+        backend = await self.backend()
+        filt = JobFilter(tenant=tenant, status=Status(status) if status else None,
+                         pipeline=pipeline, queue=queue, limit=limit, before=before)
+        return [self._job(r, []) for r in await backend.list_jobs(filt)]
+
+    async def wait(self, job_id: str, timeout: float | None = None, *,
+                   raise_on_failure: bool = False, tenant: str | None = None) -> Job:
+        """Wait until the job ends (polling its event log with backoff) and return it."""
+        backend = await self.backend()
+        pause = 0.005
+        async with asyncio.timeout(timeout):
+            while True:
+                rec = await backend.get_job(job_id, tenant)
+                if rec is None:
+                    raise JobNotFound(f"no job {job_id}")
+                if rec.status.terminal:
+                    job = self._job(rec, await backend.steps(job_id))
+                    if raise_on_failure and job.status != Status.SUCCEEDED:
+                        raise JobFailed(job.id, job.status.value, job.error)
+                    return job
+                await asyncio.sleep(pause)
+                pause = min(pause * 1.5, 0.25)
+
+    async def cancel(self, job_id: str, *, tenant: str | None = None) -> Job:
+        backend = await self.backend()
+        rec = await backend.cancel(job_id, tenant)
+        if rec is None:
+            raise JobNotFound(f"no job {job_id}")
+        return self._job(rec, [])
+
+    async def retry(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """Run a failed job again from its last saved step."""
+        backend = await self.backend()
+        rec = await backend.retry(job_id, tenant)
+        if rec is None:
+            raise JobNotFound(f"no job {job_id}")
+        return self._job(rec, [])
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _resolve(self, target: Pipeline[Any, Any] | Step[Any, Any] | str) -> Any:
+        name = target if isinstance(target, str) else target.name
+        item = self.registry.get(name)
+        if item is None or not isinstance(item, Pipeline | Task):
+            raise UnknownPipeline(f"no pipeline or task named {name!r} in this app")
+        return item
+
+    def _job(self, rec: JobRecord, steps: list[Any], created: bool = True) -> Job:
+        result = None
+        if rec.result is not None:
+            item = self.registry.get(rec.pipeline)
+            raw = self.blobs.unwrap(rec.result) or "null"
+            try:
+                result = item.sig.decode_result(raw) if item is not None else codec.decode(raw)
+            except Exception:  # stored by another version of the code: show it raw
+                result = codec.decode(raw)
+        return Job.from_record(rec, result, steps, created)
+
+
+class _StepDecorator:
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Step[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> Step[P, R]: ...
+    def __call__(self, fn: Any, /) -> Any: ...
+
+
+class _TaskDecorator:
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+    def __call__(self, fn: Any, /) -> Any: ...
+
+
+def _step_options(retry: Retry | None, timeout: float | None, concurrency: int | None,
+                  concurrency_key: Any, rate_limit: str | None, executor: str | None,
+                  fallback: list[Step[Any, Any]] | None) -> StepOptions:
+    return StepOptions(
+        retry=retry or Retry(), timeout=timeout, concurrency=concurrency,
+        concurrency_key=concurrency_key, rate_limit=rate_limit, executor=executor or "async",
+        fallback=tuple(fallback or ()),
+    )
+
+
+def _seconds(value: float | timedelta | datetime | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime):
+        when = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (when - datetime.now(UTC)).total_seconds()
+    return float(value)
+
+
+class _SyncRunner:
+    """A private event loop on a daemon thread, so sync callers share one connection."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name=f"baton-sync-{os.getpid()}")
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

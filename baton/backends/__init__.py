@@ -1,0 +1,30 @@
+"""Backends by URL scheme. Each lives in its own package and imports its driver lazily."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigError
+from .protocol import Backend
+
+DEFAULT_URL = "sqlite:///baton.db"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get("BATON_URL") or DEFAULT_URL
+
+
+def open_backend(url: str) -> Backend:
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "sqlite":
+        from .sqlite import SQLiteBackend
+
+        return SQLiteBackend(url)
+    if scheme in ("postgres", "postgresql", "redis", "rediss"):
+        raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
+    raise ConfigError(
+        f"unknown database URL {url!r}: expected sqlite:///path, postgresql://… or redis://…"
+    )
+
+
+__all__ = ["DEFAULT_URL", "Backend", "open_backend", "resolve_url"]

@@ -1,0 +1,495 @@
+"""The SQLite backend: the embedded default. WAL, durable commits, many processes on one box.
+
+Writes go through one connection thread with group commit (see `conn.py`); every
+transition below is one function run inside that transaction. SQL lives in `queries.sql`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import ConfigError, LeaseLost
+from ...models import (
+    TERMINAL_VALUES,
+    Claimed,
+    Enqueued,
+    Event,
+    Failed,
+    JobFilter,
+    JobRecord,
+    Lease,
+    NewJob,
+    Outcome,
+    Park,
+    Permit,
+    QueueStats,
+    Release,
+    RetryAt,
+    Sleep,
+    Status,
+    StepRecord,
+    Succeeded,
+)
+from ..sqlfile import load_queries, migrations
+from .conn import Connection
+from .wake import Waker
+
+Q = load_queries(__package__ or "baton.backends.sqlite")
+_JOB_FIELDS = set(JobRecord.__dataclass_fields__)
+_STEP_FIELDS = set(StepRecord.__dataclass_fields__)
+
+
+def path_from_url(url: str) -> str:
+    if not url.startswith("sqlite://"):
+        raise ConfigError(f"not a SQLite URL: {url!r}")
+    path = url[len("sqlite://") :]
+    if path.startswith("/"):
+        path = path[1:] if not path.startswith("//") else path[1:]
+    if not path:
+        raise ConfigError(f"SQLite URL has no path: {url!r} (try sqlite:///baton.db)")
+    return path
+
+
+def job_from_row(row: sqlite3.Row) -> JobRecord:
+    data = {k: row[k] for k in row.keys() if k in _JOB_FIELDS}
+    data["status"] = Status(data["status"])
+    return JobRecord(**data)
+
+
+def step_from_row(row: sqlite3.Row) -> StepRecord:
+    return StepRecord(**{k: row[k] for k in row.keys() if k in _STEP_FIELDS})
+
+
+def emit(conn: sqlite3.Connection, job_id: str, now: float, *events: tuple[str, dict[str, Any]]) -> None:
+    """Append events to a job's log in the caller's transaction, numbering them in order."""
+    (last,) = conn.execute(Q["bump_seq"], {"n": len(events), "job_id": job_id}).fetchone()
+    first = last - len(events) + 1
+    conn.executemany(
+        Q["insert_event"],
+        [(job_id, first + i, typ, now, json.dumps(data)) for i, (typ, data) in enumerate(events)],
+    )
+
+
+class SQLiteBackend:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise ConfigError(f"SQLite database folder does not exist: {folder}")
+        try:
+            self._conn = Connection(self.path)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open SQLite database {self.path}: {exc}") from None
+        self._waker = Waker(self.path)
+        self._notify = False
+        self._conn.after_commit = self._after_commit
+        self._migrated = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "sqlite", "path": os.path.abspath(self.path)}
+
+    def _after_commit(self) -> None:
+        if self._notify:
+            self._notify = False
+            self._waker.notify()
+
+    async def migrate(self) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE IF NOT EXISTS baton_schema (version INTEGER PRIMARY KEY)")
+            done = {r[0] for r in conn.execute("SELECT version FROM baton_schema")}
+            for version, sql in migrations(__package__ or "baton.backends.sqlite"):
+                if version in done:
+                    continue
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO baton_schema (version) VALUES (?)", (version,))
+
+        await self._conn.write(op)
+        self._migrated = True
+
+    async def aclose(self) -> None:
+        self._conn.close()
+        self._waker.close()
+
+    # --- producers --------------------------------------------------------------------
+
+    async def enqueue(self, jobs: Sequence[NewJob]) -> list[Enqueued]:
+        def op(conn: sqlite3.Connection) -> list[Enqueued]:
+            return self._insert_jobs(conn, jobs, time.time())
+
+        return await self._conn.write(op)
+
+    def _insert_jobs(self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> list[Enqueued]:
+        out = []
+        for job in jobs:
+            params = {
+                "id": job.id, "pipeline": job.pipeline, "queue": job.queue, "tenant": job.tenant,
+                "args": job.args, "priority": job.priority, "run_at": now + max(0.0, job.delay),
+                "now": now, "idempotency_key": job.idempotency_key, "parent_id": job.parent_id,
+                "parent_key": job.parent_key, "parent_index": job.parent_index,
+                "callback_url": job.callback_url,
+                "expires_at": None if job.expires_in is None else now + job.expires_in,
+                "timeout": job.timeout, "max_crashes": job.max_crashes,
+            }
+            cur = conn.execute(Q["insert_job"], params)
+            if cur.rowcount == 1:
+                emit(conn, job.id, now, ("job.enqueued", {"pipeline": job.pipeline, "queue": job.queue}))
+                out.append(Enqueued(job.id, True))
+                if job.delay <= 0:
+                    self._notify = True
+            else:
+                (existing,) = conn.execute(Q["job_by_idem"], params).fetchone()
+                out.append(Enqueued(existing, False))
+        return out
+
+    async def cancel(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        def op(conn: sqlite3.Connection) -> JobRecord | None:
+            job = self._get(conn, job_id, tenant)
+            if job is None or job.status.terminal:
+                return job
+            now = time.time()
+            todo = [job_id]
+            while todo:
+                jid = todo.pop()
+                todo.extend(r[0] for r in conn.execute(Q["unfinished_children"], {"id": jid}))
+                self._end(conn, jid, now, Status.CANCELLED, json.dumps(
+                    {"type": "Cancelled", "message": "cancelled"}))
+            return self._get(conn, job_id, tenant)
+
+        return await self._conn.write(op)
+
+    async def retry(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        def op(conn: sqlite3.Connection) -> JobRecord | None:
+            job = self._get(conn, job_id, tenant)
+            if job is None or job.status not in (Status.FAILED, Status.CANCELLED, Status.EXPIRED):
+                return job
+            now = time.time()
+            todo = [job_id]
+            while todo:
+                jid = todo.pop()
+                todo.extend(r[0] for r in conn.execute(Q["failed_children"], {"id": jid}))
+                conn.execute(Q["requeue_ended"], {"id": jid, "now": now})
+                conn.execute(Q["drop_failed_steps"], {"id": jid})
+                emit(conn, jid, now, ("job.enqueued", {"retry": True}))
+            self._notify = True
+            return self._get(conn, job_id, tenant)
+
+        return await self._conn.write(op)
+
+    # --- workers ----------------------------------------------------------------------
+
+    async def claim(self, worker: str, queues: Sequence[str], n: int, lease_for: float) -> list[Claimed]:
+        qs = json.dumps(list(queues))
+
+        def op(conn: sqlite3.Connection) -> list[Claimed]:
+            now = time.time()
+            claimed: list[Claimed] = []
+            for row in conn.execute(Q["expired_leases"], {"now": now, "queues": qs, "n": n}).fetchall():
+                job = job_from_row(row)
+                step = job.current_step or job.pipeline
+                crashes = job.crash_count + 1 if step == (job.crash_step or "") else 1
+                emit(conn, job.id, now, ("job.released", {"reason": "lease expired", "worker": job.lease_owner, "step": step}))
+                if crashes >= job.max_crashes:
+                    self._end(conn, job.id, now, Status.FAILED, json.dumps({
+                        "type": "WorkerLost", "step": step, "message":
+                        f"worker lost {crashes} times while running step {step} (max_crashes={job.max_crashes})"}))
+                    continue
+                claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
+            budget = n - len(claimed)
+            while budget > 0:
+                rows = conn.execute(Q["due"], {"now": now, "queues": qs, "n": budget}).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    job = job_from_row(row)
+                    if job.expires_at is not None and job.expires_at < now:
+                        self._end(conn, job.id, now, Status.EXPIRED, json.dumps(
+                            {"type": "Expired", "message": "not started before it expired"}))
+                        continue
+                    if job.deadline_at is not None and job.deadline_at < now:
+                        self._end(conn, job.id, now, Status.FAILED, json.dumps(
+                            {"type": "DeadlineExceeded", "message": f"job deadline of {job.timeout}s exceeded"}))
+                        continue
+                    claimed.append(self._take(conn, job, worker, lease_for, now, job.crash_step, job.crash_count))
+                    budget -= 1
+            return claimed
+
+        return await self._conn.write(op)
+
+    def _take(self, conn: sqlite3.Connection, job: JobRecord, worker: str, lease_for: float,
+              now: float, crash_step: str | None, crash_count: int) -> Claimed:
+        row = conn.execute(Q["take"], {"id": job.id, "owner": worker, "lease_expires": now + lease_for,
+                                       "now": now, "crash_step": crash_step, "crash_count": crash_count}).fetchone()
+        taken = job_from_row(row)
+        emit(conn, job.id, now, ("job.claimed", {"worker": worker, "attempt": taken.attempts}))
+        return Claimed(taken, Lease(taken.id, taken.lease_token, worker), fresh=taken.lease_token == 1)
+
+    async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
+        def op(conn: sqlite3.Connection) -> list[str]:
+            conn.execute(Q["renew"], {"owner": worker, "lease_expires": time.time() + lease_for})
+            return self._lost(conn, leases)
+
+        return await self._conn.write(op)
+
+    async def lost(self, leases: Sequence[Lease]) -> list[str]:
+        return await self._conn.read(lambda conn: self._lost(conn, leases))
+
+    @staticmethod
+    def _lost(conn: sqlite3.Connection, leases: Sequence[Lease]) -> list[str]:
+        if not leases:
+            return []
+        state = {r[0]: (r[1], r[2]) for r in conn.execute(
+            Q["lease_state"], {"ids": json.dumps([x.job_id for x in leases])})}
+        return [x.job_id for x in leases if state.get(x.job_id) != (x.token, "running")]
+
+    @staticmethod
+    def _fence(conn: sqlite3.Connection, lease: Lease) -> None:
+        if conn.execute(Q["check_lease"], {"id": lease.job_id, "token": lease.token}).fetchone() is None:
+            raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+
+    async def steps(self, job_id: str) -> list[StepRecord]:
+        return await self._conn.read(
+            lambda conn: [step_from_row(r) for r in conn.execute(Q["steps"], {"id": job_id})])
+
+    async def start_step(self, lease: Lease, key: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(Q["start_step"], {"id": lease.job_id, "token": lease.token, "key": key})
+            if cur.rowcount != 1:
+                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+            emit(conn, lease.job_id, time.time(), ("step.started", {"step": key}))
+
+        await self._conn.write(op)
+
+    async def save_step(self, lease: Lease, record: StepRecord) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            self._fence(conn, lease)
+            self._save_step(conn, lease, record, time.time())
+
+        await self._conn.write(op)
+
+    def _save_step(self, conn: sqlite3.Connection, lease: Lease, record: StepRecord, now: float) -> None:
+        params = {"job_id": lease.job_id, "key": record.key, "status": record.status,
+                  "result": record.result, "error": record.error, "attempts": record.attempts,
+                  "worker": record.worker or lease.owner, "started_at": record.started_at,
+                  "finished_at": record.finished_at if record.finished_at is not None else now}
+        conn.execute(Q["upsert_step"], params)
+        data: dict[str, Any] = {"step": record.key, "attempt": record.attempts}
+        if record.error is not None:
+            data["error"] = _brief(record.error)
+        if record.started_at is not None:
+            data["duration"] = round(now - record.started_at, 6)
+        typ = {"succeeded": "step.succeeded", "retrying": "step.retrying"}.get(record.status, "step.failed")
+        emit(conn, lease.job_id, now, (typ, data))
+
+    async def progress(self, lease: Lease, fraction: float, message: str | None) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(Q["set_progress"], {"id": lease.job_id, "token": lease.token,
+                                                   "progress": fraction, "message": message})
+            if cur.rowcount != 1:
+                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+            emit(conn, lease.job_id, time.time(), ("job.progress", {"progress": fraction, "message": message}))
+
+        await self._conn.write(op)
+
+    async def settle(self, lease: Lease, outcome: Outcome) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            self._settle(conn, lease, outcome, time.time())
+
+        await self._conn.write(op)
+
+    def _settle(self, conn: sqlite3.Connection, lease: Lease, outcome: Outcome, now: float) -> None:
+        if isinstance(outcome, Succeeded | Failed):
+            if outcome.step is not None:
+                self._fence(conn, lease)
+                self._save_step(conn, lease, outcome.step, now)
+            ok = isinstance(outcome, Succeeded)
+            row = conn.execute(Q["end_leased"], {
+                "id": lease.job_id, "token": lease.token, "now": now,
+                "status": "succeeded" if ok else "failed",
+                "result": outcome.result if isinstance(outcome, Succeeded) else None,
+                "error": outcome.error if isinstance(outcome, Failed) else None}).fetchone()
+            if row is None:
+                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+            data = {} if ok else {"error": _brief(outcome.error)}  # type: ignore[union-attr]
+            emit(conn, lease.job_id, now, ("job.succeeded" if ok else "job.failed", data))
+            if row[0] is not None:
+                self._wake_parent(conn, row[0], now)
+            return
+        if isinstance(outcome, RetryAt):
+            if outcome.step is not None:
+                self._fence(conn, lease)
+                self._save_step(conn, lease, outcome.step, now)
+            self._requeue(conn, lease, "queued", now + outcome.delay, woken=0)
+            emit(conn, lease.job_id, now, ("job.released", {"reason": "retry", "delay": outcome.delay}))
+        elif isinstance(outcome, Park):
+            self._fence(conn, lease)
+            self._insert_jobs(conn, outcome.children, now)
+            (open_,) = conn.execute(Q["open_children"], {"id": lease.job_id, "key": outcome.key}).fetchone()
+            if open_:
+                self._requeue(conn, lease, "waiting", now, woken=1, waiting_for=open_)
+            else:
+                self._requeue(conn, lease, "queued", now, woken=1)
+                self._notify = True
+            emit(conn, lease.job_id, now, ("job.waiting", {"children": len(outcome.children), "open": open_}))
+        elif isinstance(outcome, Sleep):
+            self._fence(conn, lease)
+            wake = now + outcome.seconds
+            self._save_step(conn, lease, StepRecord(outcome.step_key, "succeeded", json.dumps(wake),
+                                                    attempts=1, started_at=now), now)
+            self._requeue(conn, lease, "queued", wake, woken=1)
+            emit(conn, lease.job_id, now, ("job.waiting", {"until": wake}))
+        elif isinstance(outcome, Release):
+            self._requeue(conn, lease, "queued", now, woken=1)
+            emit(conn, lease.job_id, now, ("job.released", {"reason": "shutdown"}))
+            self._notify = True
+
+    def _requeue(self, conn: sqlite3.Connection, lease: Lease, status: str, run_at: float,
+                 woken: int, waiting_for: int = 0) -> None:
+        row = conn.execute(Q["requeue_leased"], {"id": lease.job_id, "token": lease.token, "status": status,
+                                                 "run_at": run_at, "woken": woken,
+                                                 "waiting_for": waiting_for}).fetchone()
+        if row is None:
+            raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+
+    def _end(self, conn: sqlite3.Connection, job_id: str, now: float, status: Status, error: str | None) -> None:
+        row = conn.execute(Q["end_job"], {"id": job_id, "status": status.value, "error": error,
+                                          "result": None, "now": now}).fetchone()
+        data = {} if error is None else {"error": _brief(error)}
+        emit(conn, job_id, now, (f"job.{status.value}", data))
+        if row is not None and row[0] is not None:
+            self._wake_parent(conn, row[0], now)
+
+    def _wake_parent(self, conn: sqlite3.Connection, parent_id: str, now: float) -> None:
+        row = conn.execute(Q["wake_parent"], {"id": parent_id, "now": now}).fetchone()
+        if row is not None and row[0] == "queued":
+            self._notify = True
+
+    async def children(self, job_id: str, parent_key: str) -> list[JobRecord]:
+        return await self._conn.read(lambda conn: [
+            job_from_row(r) for r in conn.execute(Q["children"], {"id": job_id, "key": parent_key})])
+
+    async def acquire(self, lease: Lease, permit: Permit) -> float | None:
+        def op(conn: sqlite3.Connection) -> float | None:
+            self._fence(conn, lease)
+            now = time.time()
+            if permit.kind == "concurrency":
+                return self._acquire_slot(conn, lease, permit, now)
+            return self._take_token(conn, permit, now)
+
+        return await self._conn.write(op)
+
+    @staticmethod
+    def _acquire_slot(conn: sqlite3.Connection, lease: Lease, permit: Permit, now: float) -> float | None:
+        p = {"name": permit.name, "key": permit.key, "job_id": lease.job_id, "token": lease.token, "now": now}
+        if conn.execute(Q["has_permit"], p).fetchone() is not None:
+            return None
+        conn.execute(Q["purge_permits"], p)
+        (held,) = conn.execute(Q["count_permits"], p).fetchone()
+        if held >= permit.limit:
+            return 0.05
+        conn.execute(Q["insert_permit"], p)
+        return None
+
+    @staticmethod
+    def _take_token(conn: sqlite3.Connection, permit: Permit, now: float) -> float | None:
+        row = conn.execute(Q["get_bucket"], {"name": permit.name}).fetchone()
+        tokens, updated, paused = (float(permit.limit), now, 0.0) if row is None else tuple(row)
+        if paused > now:
+            return paused - now
+        rate = permit.limit / permit.per
+        tokens = min(float(permit.limit), tokens + (now - updated) * rate)
+        wait = None
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / rate
+        conn.execute(Q["put_bucket"], {"name": permit.name, "tokens": tokens, "updated": now,
+                                       "paused_until": paused})
+        return wait
+
+    async def release_permit(self, lease: Lease, permit: Permit) -> None:
+        if permit.kind != "concurrency":
+            return
+        await self._conn.write(lambda conn: conn.execute(
+            Q["delete_permit"], {"name": permit.name, "key": permit.key, "job_id": lease.job_id}) and None)
+
+    async def pause_rate(self, name: str, seconds: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute(Q["pause_bucket"], {"name": name, "now": now, "until": now + seconds})
+
+        await self._conn.write(op)
+
+    async def wait_for_work(self, queues: Sequence[str], timeout: float) -> None:
+        qs = json.dumps(list(queues))
+        nxt = await self._conn.read(lambda conn: conn.execute(Q["next_due"], {"queues": qs}).fetchone()[0])
+        if nxt is not None:
+            timeout = min(timeout, max(0.0, nxt - time.time()) + 0.001)
+        if timeout > 0:
+            await self._waker.wait(timeout)
+
+    # --- reads ------------------------------------------------------------------------
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, job_id: str, tenant: str | None) -> JobRecord | None:
+        row = conn.execute(Q["get_job"], {"id": job_id}).fetchone()
+        if row is None or (tenant is not None and row["tenant"] != tenant):
+            return None
+        return job_from_row(row)
+
+    async def get_job(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
+        return await self._conn.read(lambda conn: self._get(conn, job_id, tenant))
+
+    async def list_jobs(self, filt: JobFilter) -> list[JobRecord]:
+        clauses, params = [], []
+        for column, value in (("tenant", filt.tenant), ("pipeline", filt.pipeline), ("queue", filt.queue),
+                              ("parent_id", filt.parent_id),
+                              ("status", filt.status.value if filt.status else None)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if filt.before is not None:
+            clauses.append("id < ?")
+            params.append(filt.before)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        sql = f"SELECT * FROM baton_jobs{where} ORDER BY id DESC LIMIT ?"  # columns are fixed above
+        params.append(filt.limit)
+        return await self._conn.read(lambda conn: [job_from_row(r) for r in conn.execute(sql, params)])
+
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[Event]:
+        def op(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(Q["events"], {"id": job_id, "after": after, "limit": limit})
+            return [Event(r["job_id"], r["seq"], r["type"], r["at"], json.loads(r["data"])) for r in rows]
+
+        return await self._conn.read(op)
+
+    async def queue_stats(self) -> list[QueueStats]:
+        def op(conn: sqlite3.Connection) -> list[QueueStats]:
+            now = time.time()
+            return [QueueStats(r["queue"], r["queued"], r["running"], r["waiting"], r["failed"],
+                               None if r["oldest"] is None else now - r["oldest"])
+                    for r in conn.execute(Q["queue_stats"], {"now": now})]
+
+        return await self._conn.read(op)
+
+    async def pending(self, queues: Sequence[str]) -> int:
+        qs = json.dumps(list(queues))
+        return int(await self._conn.read(lambda conn: conn.execute(Q["pending"], {"queues": qs}).fetchone()[0]))
+
+
+def _brief(error_json: str) -> dict[str, Any]:
+    try:
+        err = json.loads(error_json)
+    except ValueError:
+        return {"message": error_json[:500]}
+    return {k: err.get(k) for k in ("type", "message", "step") if k in err}
+
+
+_ = TERMINAL_VALUES

@@ -1,0 +1,91 @@
+"""The exceptions baton raises, and the ones user code may raise to steer retries.
+
+    BatonError
+     ├── ConfigError            bad URL, bad APP path, unknown backend scheme
+     ├── PayloadError           a value that cannot be encoded as JSON (raised at enqueue)
+     ├── JobNotFound            no such job (or another tenant's)
+     ├── LeaseLost              a fenced write carried a stale lease token
+     ├── NonDeterminismError    a replayed pipeline called a different step than it saved
+     ├── StepFailed             a step gave up; carries the saved error (type, message)
+     ├── JobFailed              `wait` on a job that ended failed/cancelled/expired
+     └── Permanent              raise from a step to fail at once, without retries
+
+`Cancelled` is a BaseException on purpose (as in DBOS): user code that catches
+`Exception` must not swallow a cancellation or a suspension.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BatonError(Exception):
+    """Base of every baton error; `code` is stable and maps to an HTTP status."""
+
+    code = "baton_error"
+
+
+class ConfigError(BatonError):
+    code = "config_error"
+
+
+class PayloadError(BatonError):
+    code = "invalid_payload"
+
+
+class JobNotFound(BatonError):
+    code = "job_not_found"
+
+
+class UnknownPipeline(BatonError):
+    code = "unknown_pipeline"
+
+
+class LeaseLost(BatonError):
+    """The job is no longer ours: its lease was taken over, or it was cancelled."""
+
+    code = "lease_lost"
+
+
+class NonDeterminismError(BatonError):
+    code = "non_determinism"
+
+
+class Permanent(BatonError):
+    """Raise (or wrap an error in) this inside a step to fail it without retrying."""
+
+    code = "permanent"
+
+
+class StepFailed(BatonError):
+    """A step exhausted its retries (and fallbacks). Raised inside the pipeline."""
+
+    code = "step_failed"
+
+    def __init__(self, step: str, error: dict[str, Any]) -> None:
+        self.step = step
+        self.error = error
+        super().__init__(f"step {step} failed: {error.get('type')}: {error.get('message')}")
+
+
+class JobFailed(BatonError):
+    code = "job_failed"
+
+    def __init__(self, job_id: str, status: str, error: dict[str, Any] | None) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.error = error
+        msg = (error or {}).get("message", "")
+        super().__init__(f"job {job_id} ended {status}: {msg}".rstrip(": "))
+
+
+class Cancelled(BaseException):  # noqa: N818 - mirrors asyncio.CancelledError
+    """The job was cancelled (or its lease lost) while a step ran."""
+
+
+class Suspend(BaseException):  # noqa: N818 - control flow, not an error
+    """Unwinds a pipeline so its worker slot is freed; the runner settles the outcome it carries."""
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+        super().__init__()

@@ -1,0 +1,37 @@
+"""Shared fixtures. Backends are parametrized here: a new backend adds itself to BACKENDS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+import baton
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    kind = request.param
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
+    raise AssertionError(kind)
+
+
+@pytest.fixture
+async def app(backend_url: str) -> AsyncIterator[baton.App]:
+    a = baton.App(backend_url)
+    yield a
+    await a.aclose()
+
+
+@pytest.fixture
+def run_burst() -> Callable[..., object]:
+    """Run an in-process worker until the queues are drained (arq's burst mode)."""
+
+    async def run(app: baton.App, **config: object) -> baton.Worker:
+        cfg = baton.WorkerConfig(burst=True, **config)  # type: ignore[arg-type]
+        return await baton.run_worker(app, cfg)
+
+    return run
