@@ -66,20 +66,38 @@ class App:
     def step(self, fn: Callable[P, R], /) -> Step[P, R]: ...
     @overload
     def step(
-        self, fn: None = None, /, *, name: str | None = None, retry: Retry | None = None,
-        timeout: float | None = None, concurrency: int | None = None,
-        concurrency_key: str | Callable[..., str] | None = None, rate_limit: str | None = None,
-        executor: str | None = None, fallback: list[Step[Any, Any]] | None = None,
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None,
+        rate_limit: str | None = None,
+        executor: str | None = None,
+        fallback: list[Step[Any, Any]] | None = None,
     ) -> _StepDecorator: ...
 
-    def step(self, fn: Any = None, /, *, name: str | None = None, retry: Retry | None = None,
-             timeout: float | None = None, concurrency: int | None = None,
-             concurrency_key: str | Callable[..., str] | None = None,
-             rate_limit: str | None = None, executor: str | None = None,
-             fallback: list[Step[Any, Any]] | None = None) -> Any:
+    def step(
+        self,
+        fn: Any = None,
+        /,
+        *,
+        name: str | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None,
+        rate_limit: str | None = None,
+        executor: str | None = None,
+        fallback: list[Step[Any, Any]] | None = None,
+    ) -> Any:
         """Declare a step: a leaf function whose result is checkpointed."""
-        options = _step_options(retry, timeout, concurrency, concurrency_key, rate_limit,
-                                executor, fallback)
+        options = _step_options(
+            retry, timeout, concurrency, concurrency_key, rate_limit, executor, fallback
+        )
 
         def register(f: Callable[..., Any]) -> Step[Any, Any]:
             item: Step[Any, Any] = Step(self, f, name or f.__name__, options)
@@ -94,21 +112,42 @@ class App:
     def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
     @overload
     def task(
-        self, fn: None = None, /, *, name: str | None = None, queue: str = "default",
-        retry: Retry | None = None, timeout: float | None = None, concurrency: int | None = None,
-        concurrency_key: str | Callable[..., str] | None = None, rate_limit: str | None = None,
-        executor: str | None = None, priority: int = 0, max_crashes: int = 3,
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None,
+        rate_limit: str | None = None,
+        executor: str | None = None,
+        priority: int = 0,
+        max_crashes: int = 3,
     ) -> _TaskDecorator: ...
 
-    def task(self, fn: Any = None, /, *, name: str | None = None, queue: str = "default",
-             retry: Retry | None = None, timeout: float | None = None,
-             concurrency: int | None = None,
-             concurrency_key: str | Callable[..., str] | None = None,
-             rate_limit: str | None = None, executor: str | None = None, priority: int = 0,
-             max_crashes: int = 3) -> Any:
+    def task(
+        self,
+        fn: Any = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        concurrency: int | None = None,
+        concurrency_key: str | Callable[..., str] | None = None,
+        rate_limit: str | None = None,
+        executor: str | None = None,
+        priority: int = 0,
+        max_crashes: int = 3,
+    ) -> Any:
         """Declare a task: a background job of one step, with the step's retries and limits."""
-        options = _step_options(retry, timeout, concurrency, concurrency_key, rate_limit,
-                                executor, None)
+        options = _step_options(
+            retry, timeout, concurrency, concurrency_key, rate_limit, executor, None
+        )
         job = EnqueueOptions(queue=queue, priority=priority, max_crashes=max_crashes)
 
         def register(f: Callable[..., Any]) -> Task[Any, Any]:
@@ -119,12 +158,20 @@ class App:
         return register(fn) if fn is not None else register
 
     def pipeline(
-        self, fn: Any = None, /, *, name: str | None = None, queue: str = "default",
-        timeout: float | None = None, priority: int = 0, max_crashes: int = 3,
+        self,
+        fn: Any = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        timeout: float | None = None,
+        priority: int = 0,
+        max_crashes: int = 3,
     ) -> Any:
         """Declare a pipeline: `async def p(ctx: baton.Context, ...)` orchestrating steps."""
-        options = EnqueueOptions(queue=queue, timeout=timeout, max_crashes=max_crashes,
-                                 priority=priority)
+        options = EnqueueOptions(
+            queue=queue, timeout=timeout, max_crashes=max_crashes, priority=priority
+        )
 
         def register(f: Callable[..., Any]) -> Pipeline[Any, Any]:
             item: Pipeline[Any, Any] = Pipeline(self, f, name or f.__name__, options)
@@ -188,11 +235,17 @@ class App:
         opts = enqueue_options_of(item)
         text = item.sig.encode_args(args, kwargs or {})
         spec = NewJob(
-            id=uuid7(), pipeline=item.name, queue=queue or opts.queue,
-            args=self.blobs.wrap(text), tenant=tenant,
+            id=uuid7(),
+            pipeline=item.name,
+            queue=queue or opts.queue,
+            args=self.blobs.wrap(text),
+            tenant=tenant,
             priority=opts.priority if priority is None else priority,
-            delay=_seconds(delay) or 0.0, expires_in=_seconds(expires),
-            idempotency_key=idempotency_key, callback_url=callback_url, timeout=opts.timeout,
+            delay=_seconds(delay) or 0.0,
+            expires_in=_seconds(expires),
+            idempotency_key=idempotency_key,
+            callback_url=callback_url,
+            timeout=opts.timeout,
             max_crashes=opts.max_crashes,
         )
         backend = await self.backend()
@@ -209,17 +262,34 @@ class App:
         return self._job(rec, await backend.steps(job_id))
 
     async def list_jobs(
-        self, *, status: Status | str | None = None, pipeline: str | None = None,
-        queue: str | None = None, tenant: str | None = None, limit: int = 50,
+        self,
+        *,
+        status: Status | str | None = None,
+        pipeline: str | None = None,
+        queue: str | None = None,
+        tenant: str | None = None,
+        limit: int = 50,
         before: str | None = None,
     ) -> list[Job]:
         backend = await self.backend()
-        filt = JobFilter(tenant=tenant, status=Status(status) if status else None,
-                         pipeline=pipeline, queue=queue, limit=limit, before=before)
+        filt = JobFilter(
+            tenant=tenant,
+            status=Status(status) if status else None,
+            pipeline=pipeline,
+            queue=queue,
+            limit=limit,
+            before=before,
+        )
         return [self._job(r, []) for r in await backend.list_jobs(filt)]
 
-    async def wait(self, job_id: str, timeout: float | None = None, *,
-                   raise_on_failure: bool = False, tenant: str | None = None) -> Job:
+    async def wait(
+        self,
+        job_id: str,
+        timeout: float | None = None,
+        *,
+        raise_on_failure: bool = False,
+        tenant: str | None = None,
+    ) -> Job:
         """Wait until the job ends (polling its event log with backoff) and return it."""
         backend = await self.backend()
         pause = 0.005
@@ -288,12 +358,22 @@ class _TaskDecorator:
     def __call__(self, fn: Any, /) -> Any: ...
 
 
-def _step_options(retry: Retry | None, timeout: float | None, concurrency: int | None,
-                  concurrency_key: Any, rate_limit: str | None, executor: str | None,
-                  fallback: list[Step[Any, Any]] | None) -> StepOptions:
+def _step_options(
+    retry: Retry | None,
+    timeout: float | None,
+    concurrency: int | None,
+    concurrency_key: Any,
+    rate_limit: str | None,
+    executor: str | None,
+    fallback: list[Step[Any, Any]] | None,
+) -> StepOptions:
     return StepOptions(
-        retry=retry or Retry(), timeout=timeout, concurrency=concurrency,
-        concurrency_key=concurrency_key, rate_limit=rate_limit, executor=executor or "async",
+        retry=retry or Retry(),
+        timeout=timeout,
+        concurrency=concurrency,
+        concurrency_key=concurrency_key,
+        rate_limit=rate_limit,
+        executor=executor or "async",
         fallback=tuple(fallback or ()),
     )
 
@@ -314,8 +394,9 @@ class _SyncRunner:
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name=f"baton-sync-{os.getpid()}")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name=f"baton-sync-{os.getpid()}"
+        )
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

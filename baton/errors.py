@@ -79,11 +79,11 @@ class JobFailed(BatonError):
         super().__init__(f"job {job_id} ended {status}: {msg}".rstrip(": "))
 
 
-class Cancelled(BaseException):  # noqa: N818 - mirrors asyncio.CancelledError
+class Cancelled(BaseException):
     """The job was cancelled (or its lease lost) while a step ran."""
 
 
-class Suspend(BaseException):  # noqa: N818 - control flow, not an error
+class Suspend(BaseException):
     """Unwinds a pipeline so its worker slot is freed; the runner settles the outcome it carries."""
 
     def __init__(self, outcome: Any) -> None:

@@ -33,9 +33,13 @@ class StepInfo:
     @classmethod
     def from_record(cls, rec: StepRecord) -> StepInfo:
         return cls(
-            key=rec.key, status=rec.status, attempts=rec.attempts,
-            error=None if rec.error is None else json.loads(rec.error), worker=rec.worker,
-            started_at=ts(rec.started_at), finished_at=ts(rec.finished_at),
+            key=rec.key,
+            status=rec.status,
+            attempts=rec.attempts,
+            error=None if rec.error is None else json.loads(rec.error),
+            worker=rec.worker,
+            started_at=ts(rec.started_at),
+            finished_at=ts(rec.finished_at),
         )
 
 
@@ -74,18 +78,32 @@ class Job:
 
     @classmethod
     def from_record(
-        cls, rec: JobRecord, result: Any, steps: list[StepRecord] | None = None, created: bool = True
+        cls,
+        rec: JobRecord,
+        result: Any,
+        steps: list[StepRecord] | None = None,
+        created: bool = True,
     ) -> Job:
         return cls(
-            id=rec.id, pipeline=rec.pipeline, queue=rec.queue, tenant=rec.tenant,
-            status=rec.status, priority=rec.priority, attempts=rec.attempts,
-            progress=rec.progress, progress_message=rec.progress_message,
-            current_step=rec.current_step, result=result,
+            id=rec.id,
+            pipeline=rec.pipeline,
+            queue=rec.queue,
+            tenant=rec.tenant,
+            status=rec.status,
+            priority=rec.priority,
+            attempts=rec.attempts,
+            progress=rec.progress,
+            progress_message=rec.progress_message,
+            current_step=rec.current_step,
+            result=result,
             error=None if rec.error is None else json.loads(rec.error),
             created_at=ts(rec.created_at),  # type: ignore[arg-type]
-            started_at=ts(rec.started_at), finished_at=ts(rec.finished_at),
+            started_at=ts(rec.started_at),
+            finished_at=ts(rec.finished_at),
             run_at=ts(rec.run_at),  # type: ignore[arg-type]
-            idempotency_key=rec.idempotency_key, parent_id=rec.parent_id,
+            idempotency_key=rec.idempotency_key,
+            parent_id=rec.parent_id,
             callback_url=rec.callback_url,
-            steps=[StepInfo.from_record(s) for s in steps or []], created=created,
+            steps=[StepInfo.from_record(s) for s in steps or []],
+            created=created,
         )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from .errors import NonDeterminismError, PayloadError, Permanent
@@ -17,8 +17,18 @@ from .errors import NonDeterminismError, PayloadError, Permanent
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 TRANSIENT = (TimeoutError, ConnectionError)
 _TRANSIENT_NAMES = frozenset(
-    {"TimeoutException", "TransportError", "ConnectError", "ReadTimeout", "ConnectTimeout",
-     "RemoteProtocolError", "ReadError", "WriteError", "PoolTimeout", "NetworkError"}
+    {
+        "TimeoutException",
+        "TransportError",
+        "ConnectError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "RemoteProtocolError",
+        "ReadError",
+        "WriteError",
+        "PoolTimeout",
+        "NetworkError",
+    }
 )
 
 

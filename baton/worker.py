@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -91,20 +92,22 @@ class Worker:
                 self._start(rt, c)
             if len(claimed) == free:
                 continue
-            if cfg.burst and not self._running and not claimed:
-                if await rt.backend.pending(cfg.queues) == 0:
-                    return
+            idle = not self._running and not claimed
+            if cfg.burst and idle and await rt.backend.pending(cfg.queues) == 0:
+                return
             if claimed:
                 await asyncio.sleep(0)
                 continue
             await self._wait(rt.backend.wait_for_work(cfg.queues, cfg.poll), cfg.poll)
 
-    async def _wait(self, aw: object, timeout: float | None) -> None:
+    async def _wait(self, aw: Awaitable[object], timeout: float | None) -> None:
         """Wait for `aw`, a freed slot, or the stop signal, whichever comes first."""
         self._slot_freed.clear()
-        waiters = [asyncio.ensure_future(aw),  # type: ignore[arg-type]
-                   asyncio.ensure_future(self._slot_freed.wait()),
-                   asyncio.ensure_future(self._stopping.wait())]
+        waiters = [
+            asyncio.ensure_future(aw),
+            asyncio.ensure_future(self._slot_freed.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        ]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -176,8 +179,9 @@ class Worker:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def run_worker(app: App, config: WorkerConfig | None = None,
-                     install_signals: bool = False) -> Worker:
+async def run_worker(
+    app: App, config: WorkerConfig | None = None, install_signals: bool = False
+) -> Worker:
     """Run a worker until it is stopped (or, in burst mode, until its queues are drained)."""
     worker = Worker(app, config)
     if install_signals:

@@ -110,8 +110,9 @@ class Context:
                 "input changed while the job was running"
             )
 
-    async def _spawn(self, target: Step[Any, Any] | Pipeline[Any, Any], name: str,
-                     bound: list[dict[str, Any]]) -> list[Any]:
+    async def _spawn(
+        self, target: Step[Any, Any] | Pipeline[Any, Any], name: str, bound: list[dict[str, Any]]
+    ) -> list[Any]:
         index = self._next()
         key = f"{index}:{name}"
         self._check(index, {name}, name)
@@ -127,17 +128,25 @@ class Context:
             raise StepFailed(key, json.loads(rec.error or "{}"))
         return decode_list(self._rt, target, rec.result or "[]")
 
-    def _child_specs(self, target: Step[Any, Any] | Pipeline[Any, Any], key: str,
-                     bound: list[dict[str, Any]]) -> list[NewJob]:
+    def _child_specs(
+        self, target: Step[Any, Any] | Pipeline[Any, Any], key: str, bound: list[dict[str, Any]]
+    ) -> list[NewJob]:
         opts = enqueue_options_of(target)
         queue = opts.queue if isinstance(target, Pipeline | Task) else self._job.queue
         return [
             NewJob(
-                id=uuid7(), pipeline=target.name, queue=queue, tenant=self._job.tenant,
+                id=uuid7(),
+                pipeline=target.name,
+                queue=queue,
+                tenant=self._job.tenant,
                 args=self._rt.blobs.wrap(codec.encode(args, f"arguments of {target.name}")),
-                priority=self._job.priority, idempotency_key=f"{self._job.id}:{key}:{n}",
-                timeout=opts.timeout, max_crashes=opts.max_crashes,
-                parent_id=self._job.id, parent_key=key, parent_index=n,
+                priority=self._job.priority,
+                idempotency_key=f"{self._job.id}:{key}:{n}",
+                timeout=opts.timeout,
+                max_crashes=opts.max_crashes,
+                parent_id=self._job.id,
+                parent_key=key,
+                parent_index=n,
             )
             for n, args in enumerate(bound)
         ]
@@ -146,17 +155,28 @@ class Context:
         for kid in kids:
             if kid.status != Status.SUCCEEDED:
                 cause = json.loads(kid.error or "{}")
-                error = {"type": cause.get("type", "ChildFailed"), "step": key,
-                         "message": f"child {kid.parent_index} ({kid.id}) ended {kid.status.value}: "
-                                    f"{cause.get('message', '')}", "child": kid.id}
+                error = {
+                    "type": cause.get("type", "ChildFailed"),
+                    "step": key,
+                    "message": f"child {kid.parent_index} ({kid.id}) ended {kid.status.value}: "
+                    f"{cause.get('message', '')}",
+                    "child": kid.id,
+                }
                 return StepRecord(key, "failed", error=json.dumps(error), attempts=1)
         text = "[" + ",".join(kid.result or "null" for kid in kids) + "]"
         return StepRecord(key, "succeeded", result=self._rt.blobs.wrap(text), attempts=1)
 
 
-async def run_chain(rt: Runtime, job: JobRecord, lease: Any, chain: list[Step[Any, Any]],
-                    index: int, args: dict[str, Any], saved: dict[str, StepRecord],
-                    save_last: bool = True) -> Any:
+async def run_chain(
+    rt: Runtime,
+    job: JobRecord,
+    lease: Any,
+    chain: list[Step[Any, Any]],
+    index: int,
+    args: dict[str, Any],
+    saved: dict[str, StepRecord],
+    save_last: bool = True,
+) -> Any:
     """Run a step, then its fallbacks in turn while they give up. Raises StepFailed at the end.
 
     With `save_last=False` the successful record is returned unsaved (a task folds it into

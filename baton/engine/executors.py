@@ -75,8 +75,12 @@ def _child_main(conn: Connection) -> None:
 def _info_dict(info: Any) -> dict[str, Any]:
     if info is None:
         return {"job_id": "", "step_key": "", "attempt": 1, "tenant": ""}
-    return {"job_id": info.job_id, "step_key": info.step_key, "attempt": info.attempt,
-            "tenant": info.tenant}
+    return {
+        "job_id": info.job_id,
+        "step_key": info.step_key,
+        "attempt": info.attempt,
+        "tenant": info.tenant,
+    }
 
 
 def _resolve(module: str, attr: str) -> Any:
@@ -142,7 +146,9 @@ class ProcessPool:
                 async with asyncio.timeout(timeout):
                     await ready.wait()
             except TimeoutError:
-                raise StepTimeout(f"step ran past its timeout of {timeout}s and was killed") from None
+                raise StepTimeout(
+                    f"step ran past its timeout of {timeout}s and was killed"
+                ) from None
         finally:
             loop.remove_reader(fd)
         try:

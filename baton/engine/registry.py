@@ -64,7 +64,7 @@ class Step(Generic[P, R]):
             self.options = _replace(options, executor="thread")
         self.sig = Signature(fn)
         self.permits = _permits(name, options)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         return self.fn(*args, **kwargs)
@@ -109,8 +109,16 @@ class Pipeline(Generic[P, R]):
         **kwargs: Any,
     ) -> Job:
         return await self.app.enqueue(
-            self, args, kwargs, idempotency_key=idempotency_key, tenant=tenant,
-            priority=priority, delay=delay, expires=expires, callback_url=callback_url, queue=queue,
+            self,
+            args,
+            kwargs,
+            idempotency_key=idempotency_key,
+            tenant=tenant,
+            priority=priority,
+            delay=delay,
+            expires=expires,
+            callback_url=callback_url,
+            queue=queue,
         )
 
     def enqueue_sync(self, *args: Any, **kwargs: Any) -> Job:

@@ -27,12 +27,17 @@ async def _outcome(rt: Runtime, claimed: Claimed) -> Outcome:
     job = claimed.job
     target = rt.app.registry.get(job.pipeline)
     if target is None:
-        return _fail("UnknownPipeline", f"no pipeline or task named {job.pipeline!r} is registered "
-                     f"in this worker's app ({rt.app.name}); is the worker running the right APP?")
+        return _fail(
+            "UnknownPipeline",
+            f"no pipeline or task named {job.pipeline!r} is registered "
+            f"in this worker's app ({rt.app.name}); is the worker running the right APP?",
+        )
     try:
         args = target.sig.decode_args(rt.blobs.unwrap(job.args) or "{}")
     except Exception as exc:
-        return _fail("InvalidInput", f"input of {job.pipeline} does not match its parameters: {exc}")
+        return _fail(
+            "InvalidInput", f"input of {job.pipeline} does not match its parameters: {exc}"
+        )
     saved: dict[str, StepRecord] = {}
     if not claimed.fresh:
         saved = {r.key: r for r in await rt.backend.steps(job.id)}
@@ -52,23 +57,37 @@ async def _outcome(rt: Runtime, claimed: Claimed) -> Outcome:
         return _fail("DeadlineExceeded", f"job deadline of {job.timeout}s exceeded")
 
 
-async def _run_task(rt: Runtime, claimed: Claimed, step: Step[Any, Any], args: dict[str, Any],
-                    saved: dict[str, StepRecord]) -> Outcome:
+async def _run_task(
+    rt: Runtime,
+    claimed: Claimed,
+    step: Step[Any, Any],
+    args: dict[str, Any],
+    saved: dict[str, StepRecord],
+) -> Outcome:
     chain = [step, *step.options.fallback]
     try:
-        _, record = await run_chain(rt, claimed.job, claimed.lease, chain, 0, args, saved,
-                                    save_last=False)
+        _, record = await run_chain(
+            rt, claimed.job, claimed.lease, chain, 0, args, saved, save_last=False
+        )
     except StepFailed as exc:
         return Failed(json.dumps(exc.error | {"step": exc.step}))
     if record is None:  # every record was already saved: a replay after a crash
-        last = next(saved[k] for k in (f"0:{s.name}" for s in chain)
-                    if k in saved and saved[k].status == "succeeded")
+        last = next(
+            saved[k]
+            for k in (f"0:{s.name}" for s in chain)
+            if k in saved and saved[k].status == "succeeded"
+        )
         return Succeeded(last.result or "null")
     return Succeeded(record.result or "null", step=record)
 
 
-async def _run_pipeline(rt: Runtime, claimed: Claimed, pipeline: Pipeline[Any, Any],
-                        args: dict[str, Any], saved: dict[str, StepRecord]) -> Outcome:
+async def _run_pipeline(
+    rt: Runtime,
+    claimed: Claimed,
+    pipeline: Pipeline[Any, Any],
+    args: dict[str, Any],
+    saved: dict[str, StepRecord],
+) -> Outcome:
     ctx = Context(rt, claimed, saved)
     try:
         value = await pipeline.fn(ctx, **args)

@@ -67,41 +67,70 @@ async def execute(
                         await rt.backend.pause_rate(permit.name, float(wait_hint))
             error = describe(exc) | {"step": key, "attempt": attempt}
             if remote:
-                error.update({k: v for k, v in exc.info.items() if k in ("type", "message", "traceback", "http_status")})
+                error.update({k: v for k, v in remote.info.items() if k in _REMOTE_FIELDS})
             retryable = remote.retryable if remote else is_retryable(exc, policy)
             if retryable and attempt < policy.attempts:
                 delay = policy.delay(attempt, wait_hint)
-                rec = StepRecord(key, "retrying", error=json.dumps(error), attempts=attempt,
-                                 worker=lease.owner, started_at=first_start)
+                rec = StepRecord(
+                    key,
+                    "retrying",
+                    error=json.dumps(error),
+                    attempts=attempt,
+                    worker=lease.owner,
+                    started_at=first_start,
+                )
                 if delay > policy.inline_max:
                     raise Suspend(RetryAt(delay, step=rec)) from None
                 await rt.backend.save_step(lease, rec)
                 await asyncio.sleep(delay)
                 continue
-            return StepResult(False, StepRecord(key, "failed", error=json.dumps(error),
-                                                attempts=attempt, worker=lease.owner,
-                                                started_at=first_start))
+            return StepResult(
+                False,
+                StepRecord(
+                    key,
+                    "failed",
+                    error=json.dumps(error),
+                    attempts=attempt,
+                    worker=lease.owner,
+                    started_at=first_start,
+                ),
+            )
         finally:
             reset_current(token)
         await _release(rt, lease, step, args)
-        text = value if isinstance(value, _Raw) else codec.encode(value, f"result of step {step.name}")
-        rec = StepRecord(key, "succeeded", result=rt.blobs.wrap(str(text)), attempts=attempt,
-                         worker=lease.owner, started_at=started if first_start is None else first_start)
+        text = (
+            value if isinstance(value, _Raw) else codec.encode(value, f"result of step {step.name}")
+        )
+        rec = StepRecord(
+            key,
+            "succeeded",
+            result=rt.blobs.wrap(str(text)),
+            attempts=attempt,
+            worker=lease.owner,
+            started_at=started if first_start is None else first_start,
+        )
         if isinstance(value, _Raw):
             value = step.sig.decode_result(str(value))
         return StepResult(True, rec, value)
+
+
+_REMOTE_FIELDS = ("type", "message", "traceback", "http_status")
 
 
 class _Raw(str):
     """A result already encoded as JSON (from the process executor)."""
 
 
-async def _invoke(rt: Runtime, step: Step[Any, Any], args: dict[str, Any], info: StepContext) -> Any:
+async def _invoke(
+    rt: Runtime, step: Step[Any, Any], args: dict[str, Any], info: StepContext
+) -> Any:
     timeout = step.options.timeout
     executor = step.options.executor
     if executor == "process":
         encoded = codec.encode(args, f"arguments of step {step.name}")
-        return _Raw(await rt.processes().run(step.fn.__module__, _attr_of(step), encoded, timeout, info))
+        return _Raw(
+            await rt.processes().run(step.fn.__module__, _attr_of(step), encoded, timeout, info)
+        )
     try:
         async with asyncio.timeout(timeout):
             if executor == "async":

@@ -10,6 +10,7 @@ future is resolved only after COMMIT returns: durable before it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -120,8 +121,8 @@ class Connection:
             return
         if self.after_commit is not None:
             self.after_commit()
-        for (_, _, loop, fut), (value, exc) in zip(writes, outcomes, strict=True):
-            _resolve(loop, fut, value, exc)
+        for (_, _, loop, fut), (value, error) in zip(writes, outcomes, strict=True):
+            _resolve(loop, fut, value, error)
 
 
 def _call(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
@@ -142,7 +143,5 @@ def _resolve(
         else:
             fut.set_result(value)
 
-    try:
+    with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody listens
         loop.call_soon_threadsafe(apply)
-    except RuntimeError:  # the caller's loop is closed; nobody is listening
-        pass

@@ -1,0 +1,36 @@
+"""Guarantee 7: the same idempotency key (per tenant) returns the same job."""
+
+from __future__ import annotations
+
+import asyncio
+
+import baton
+
+
+async def test_same_key_same_job(app: baton.App, run_burst) -> None:
+    runs: list[str] = []
+
+    @app.task
+    async def upload(name: str) -> str:
+        runs.append(name)
+        return name
+
+    first = await upload.enqueue("a.pdf", idempotency_key="upload-abc")
+    again = await upload.enqueue("a.pdf", idempotency_key="upload-abc")
+    other_tenant = await upload.enqueue("a.pdf", idempotency_key="upload-abc", tenant="acme")
+    assert again.id == first.id and first.created and not again.created
+    assert other_tenant.id != first.id
+    await run_burst(app)
+    after = await upload.enqueue("a.pdf", idempotency_key="upload-abc")  # even after it ran
+    assert after.id == first.id and after.status == baton.Status.SUCCEEDED
+    assert runs == ["a.pdf", "a.pdf"]  # once per tenant
+
+
+async def test_concurrent_enqueues_with_one_key_make_one_job(app: baton.App) -> None:
+    @app.task
+    async def upload(name: str) -> None:
+        return None
+
+    jobs = await asyncio.gather(*[upload.enqueue("x", idempotency_key="k") for _ in range(20)])
+    assert len({j.id for j in jobs}) == 1
+    assert sum(j.created for j in jobs) == 1
