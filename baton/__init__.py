@@ -6,7 +6,6 @@ from .engine.current import StepContext, current_step
 from .engine.registry import Pipeline, Step, Task
 from .errors import (
     BatonError,
-    Cancelled,
     ConfigError,
     JobFailed,
     JobNotFound,
@@ -27,7 +26,6 @@ __version__ = "0.1.0"
 __all__ = [
     "App",
     "BatonError",
-    "Cancelled",
     "ConfigError",
     "Context",
     "Job",

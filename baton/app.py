@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, overload
@@ -250,7 +251,26 @@ class App:
         )
         backend = await self.backend()
         (done,) = await backend.enqueue([spec])
-        rec = await backend.get_job(done.id)
+        if done.created:  # no second round trip: we know what was stored
+            now = time.time()
+            rec: JobRecord | None = JobRecord(
+                id=spec.id,
+                pipeline=spec.pipeline,
+                queue=spec.queue,
+                tenant=spec.tenant,
+                args=spec.args,
+                status=Status.QUEUED,
+                priority=spec.priority,
+                run_at=now + spec.delay,
+                attempts=0,
+                created_at=now,
+                idempotency_key=spec.idempotency_key,
+                callback_url=spec.callback_url,
+                timeout=spec.timeout,
+                max_crashes=spec.max_crashes,
+            )
+        else:
+            rec = await backend.get_job(done.id)
         assert rec is not None
         return self._job(rec, [], created=done.created)
 
@@ -404,4 +424,5 @@ class _SyncRunner:
 
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        if threading.current_thread() is not self._thread:  # run_sync(app.aclose()) is fine
+            self._thread.join(timeout=5)

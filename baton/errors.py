@@ -10,8 +10,9 @@
      ├── JobFailed              `wait` on a job that ended failed/cancelled/expired
      └── Permanent              raise from a step to fail at once, without retries
 
-`Cancelled` is a BaseException on purpose (as in DBOS): user code that catches
-`Exception` must not swallow a cancellation or a suspension.
+Cancellation reaches a step as `asyncio.CancelledError` and a pipeline's suspension (waiting
+for children, a durable sleep) as `Suspend`: both are BaseExceptions on purpose (as in DBOS),
+so user code that catches `Exception` cannot swallow them.
 """
 
 from __future__ import annotations
@@ -77,10 +78,6 @@ class JobFailed(BatonError):
         self.error = error
         msg = (error or {}).get("message", "")
         super().__init__(f"job {job_id} ended {status}: {msg}".rstrip(": "))
-
-
-class Cancelled(BaseException):
-    """The job was cancelled (or its lease lost) while a step ran."""
 
 
 class Suspend(BaseException):

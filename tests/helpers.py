@@ -5,27 +5,32 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import baton
 
 T = TypeVar("T")
 
 
+@overload
 async def until(
-    check: Callable[[], Awaitable[T] | T],
-    timeout: float = 15.0,
-    interval: float = 0.01,
-    what: str = "condition",
-) -> T:
+    check: Callable[[], Awaitable[T]], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+@overload
+async def until(
+    check: Callable[[], T], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+async def until(
+    check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.01, what: str = "condition"
+) -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
-        if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
-            value = await value  # type: ignore[misc]
+        if isinstance(value, Awaitable):
+            value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from ..errors import ConfigError
 from .protocol import Backend
@@ -23,8 +24,14 @@ def open_backend(url: str) -> Backend:
     if scheme in ("postgres", "postgresql", "redis", "rediss"):
         raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
     raise ConfigError(
-        f"unknown database URL {url!r}: expected sqlite:///path, postgresql://… or redis://…"
+        f"unknown database URL {redact(url)!r}: expected sqlite:///path, postgresql://… "
+        "or redis://…"
     )
 
 
-__all__ = ["DEFAULT_URL", "Backend", "open_backend", "resolve_url"]
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+__all__ = ["DEFAULT_URL", "Backend", "open_backend", "redact", "resolve_url"]

@@ -3,7 +3,6 @@ pipeline). Definitions only; running them is `runner.py`'s job."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
@@ -193,5 +192,3 @@ def _replace(options: StepOptions, **changes: Any) -> StepOptions:
 
     return dataclasses.replace(options, **changes)
 
-
-_ = asyncio

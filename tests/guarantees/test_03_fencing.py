@@ -28,7 +28,8 @@ async def test_stale_worker_cannot_overwrite_new_owner(app: baton.App) -> None:
 
     job = await pipe.enqueue()
     # A: short lease, no heartbeat, no lease checks: it will not notice it lost the job.
-    wa, ta = start_worker(app, lease=0.2, heartbeat=3600, check_interval=3600)
+    # One slot, so A cannot claim its own lapsed job again while it is stuck in the step.
+    wa, ta = start_worker(app, concurrency=1, lease=1.0, heartbeat=3600, check_interval=3600)
     await a_inside.wait()
     wb, tb = start_worker(app, lease=30)
     await until(lambda: app.get_job(job.id), what="job")

@@ -1,0 +1,1 @@
+"""The `baton` command line: one module per command group, `output.py` renders the results."""

@@ -1,0 +1,45 @@
+"""The `baton` command: `baton worker`, `baton migrate`, `baton jobs …`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .jobs import jobs_cli
+from .migrate import migrate
+from .worker import worker
+
+cli = typer.Typer(
+    name="baton",
+    help="Durable, checkpointed pipelines: run workers and inspect jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cli.command("worker")(worker)
+cli.command("migrate")(migrate)
+cli.add_typer(jobs_cli, name="jobs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"baton {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Durable, checkpointed pipelines: run workers and inspect jobs."""
+
+
+def main() -> None:
+    cli(prog_name="baton")
