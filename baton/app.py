@@ -205,6 +205,7 @@ class App:
             await self._backend.aclose()
             self._backend = None
             self._migrated = False
+        self._blobs = None
         if self._sync is not None:
             self._sync.close()
             self._sync = None

@@ -81,8 +81,9 @@ class Backend(Protocol):
         """
 
     async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
-        """Extend every lease `worker` holds, in one write; return the ids of `leases`
-        that are no longer ours (cancelled, or claimed by another worker)."""
+        """Extend `leases` (all held by `worker`) in one write; return the ids of those
+        that are no longer ours (cancelled, or claimed by another worker). A lease the
+        worker no longer lists is not extended: it lapses and the job is recovered."""
 
     async def lost(self, leases: Sequence[Lease]) -> list[str]:
         """Read-only: ids among `leases` that are no longer ours. Used to stop work at once."""

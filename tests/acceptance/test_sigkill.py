@@ -3,13 +3,13 @@ outside baton's database prove saved steps never re-ran and nothing was lost."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -60,6 +60,14 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):  # type: ig
 
 
 @pytest.fixture
+async def capp(backend_url: str) -> AsyncIterator[baton.App]:
+    """The crash app's own App object, pointed at this test's database and always closed."""
+    crashapp.app.url = backend_url
+    yield crashapp.app
+    await crashapp.app.aclose()
+
+
+@pytest.fixture
 def env(tmp_path: Path, backend_url: str) -> dict[str, str]:
     e = dict(os.environ)
     e.update(
@@ -68,8 +76,9 @@ def env(tmp_path: Path, backend_url: str) -> dict[str, str]:
     return e
 
 
-async def test_sigkill_mid_run_another_worker_resumes(env: dict[str, str], tmp_path: Path) -> None:
-    crashapp.app.url = env["BATON_URL"]
+async def test_sigkill_mid_run_another_worker_resumes(
+    capp: baton.App, env: dict[str, str], tmp_path: Path
+) -> None:
     log = tmp_path / "effects.log"
     n_jobs = 20
     ids = [(await crashapp.document.enqueue(n)).id for n in range(n_jobs)]
@@ -102,13 +111,14 @@ async def test_sigkill_mid_run_another_worker_resumes(env: dict[str, str], tmp_p
     assert [j.result for j in jobs] == [n * 2 + 1 for n in range(n_jobs)]
     done = Counter((e[0], e[1]) for e in effects(log) if e[2] == "done")
     for j in ids:
-        assert done[(j, "fetch")] == 1  # saved before the kill or run once by B
-        assert done[(j, "save")] == 1
+        # at-least-once: a step killed after its side effect but before its save may run
+        # again; the check below proves nothing that was SAVED ran twice.
+        assert done[(j, "fetch")] in (1, 2)
         assert done[(j, "analyze")] in (1, 2)
+        assert done[(j, "save")] in (1, 2)
     rerun_by_b = {(e[0], e[1]) for e in effects(log) if e[3] == b.pid and e[2] == "done"}
     assert not (rerun_by_b & saved_before), "a step saved before the kill ran again"
     assert any(j.attempts == 2 for j in jobs)  # some really were resumed after the crash
-    await crashapp.app.aclose()
 
 
 def _finished(log: Path, job: str) -> bool:
@@ -133,7 +143,3 @@ async def test_step_that_kills_its_worker_ends_failed_worker_lost(
     assert done.status == baton.Status.FAILED
     assert done.error is not None and done.error["type"] == "WorkerLost"
     assert "worker lost 3 times" in done.error["message"]
-    await crashapp.app.aclose()
-
-
-_ = asyncio

@@ -48,24 +48,26 @@ def path_from_url(url: str) -> str:
     if not url.startswith("sqlite://"):
         raise ConfigError(f"not a SQLite URL: {url!r}")
     path = url[len("sqlite://") :]
-    if path.startswith("/"):
-        path = path[1:] if not path.startswith("//") else path[1:]
+    if path.startswith("/"):  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
+        path = path[1:]
     if not path:
         raise ConfigError(f"SQLite URL has no path: {url!r} (try sqlite:///baton.db)")
     return path
 
 
 def job_from_row(row: sqlite3.Row) -> JobRecord:
-    data = {k: row[k] for k in row.keys() if k in _JOB_FIELDS}
+    data = {k: row[k] for k in _JOB_FIELDS.intersection(row.keys())}
     data["status"] = Status(data["status"])
     return JobRecord(**data)
 
 
 def step_from_row(row: sqlite3.Row) -> StepRecord:
-    return StepRecord(**{k: row[k] for k in row.keys() if k in _STEP_FIELDS})
+    return StepRecord(**{k: row[k] for k in _STEP_FIELDS.intersection(row.keys())})
 
 
-def emit(conn: sqlite3.Connection, job_id: str, now: float, *events: tuple[str, dict[str, Any]]) -> None:
+def emit(
+    conn: sqlite3.Connection, job_id: str, now: float, *events: tuple[str, dict[str, Any]]
+) -> None:
     """Append events to a job's log in the caller's transaction, numbering them in order."""
     (last,) = conn.execute(Q["bump_seq"], {"n": len(events), "job_id": job_id}).fetchone()
     first = last - len(events) + 1
@@ -126,21 +128,37 @@ class SQLiteBackend:
 
         return await self._conn.write(op)
 
-    def _insert_jobs(self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> list[Enqueued]:
+    def _insert_jobs(
+        self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float
+    ) -> list[Enqueued]:
         out = []
         for job in jobs:
             params = {
-                "id": job.id, "pipeline": job.pipeline, "queue": job.queue, "tenant": job.tenant,
-                "args": job.args, "priority": job.priority, "run_at": now + max(0.0, job.delay),
-                "now": now, "idempotency_key": job.idempotency_key, "parent_id": job.parent_id,
-                "parent_key": job.parent_key, "parent_index": job.parent_index,
+                "id": job.id,
+                "pipeline": job.pipeline,
+                "queue": job.queue,
+                "tenant": job.tenant,
+                "args": job.args,
+                "priority": job.priority,
+                "run_at": now + max(0.0, job.delay),
+                "now": now,
+                "idempotency_key": job.idempotency_key,
+                "parent_id": job.parent_id,
+                "parent_key": job.parent_key,
+                "parent_index": job.parent_index,
                 "callback_url": job.callback_url,
                 "expires_at": None if job.expires_in is None else now + job.expires_in,
-                "timeout": job.timeout, "max_crashes": job.max_crashes,
+                "timeout": job.timeout,
+                "max_crashes": job.max_crashes,
             }
             cur = conn.execute(Q["insert_job"], params)
             if cur.rowcount == 1:
-                emit(conn, job.id, now, ("job.enqueued", {"pipeline": job.pipeline, "queue": job.queue}))
+                emit(
+                    conn,
+                    job.id,
+                    now,
+                    ("job.enqueued", {"pipeline": job.pipeline, "queue": job.queue}),
+                )
                 out.append(Enqueued(job.id, True))
                 if job.delay <= 0:
                     self._notify = True
@@ -159,8 +177,13 @@ class SQLiteBackend:
             while todo:
                 jid = todo.pop()
                 todo.extend(r[0] for r in conn.execute(Q["unfinished_children"], {"id": jid}))
-                self._end(conn, jid, now, Status.CANCELLED, json.dumps(
-                    {"type": "Cancelled", "message": "cancelled"}))
+                self._end(
+                    conn,
+                    jid,
+                    now,
+                    Status.CANCELLED,
+                    json.dumps({"type": "Cancelled", "message": "cancelled"}),
+                )
             return self._get(conn, job_id, tenant)
 
         return await self._conn.write(op)
@@ -185,55 +208,103 @@ class SQLiteBackend:
 
     # --- workers ----------------------------------------------------------------------
 
-    async def claim(self, worker: str, queues: Sequence[str], n: int, lease_for: float) -> list[Claimed]:
+    async def claim(
+        self, worker: str, queues: Sequence[str], n: int, lease_for: float
+    ) -> list[Claimed]:
         qs = json.dumps(list(queues))
 
         def op(conn: sqlite3.Connection) -> list[Claimed]:
             now = time.time()
             claimed: list[Claimed] = []
-            for row in conn.execute(Q["expired_leases"], {"now": now, "queues": qs, "n": n}).fetchall():
+            lapsed = conn.execute(Q["expired_leases"], {"now": now, "queues": qs, "n": n})
+            for row in lapsed.fetchall():
                 job = job_from_row(row)
-                step = job.current_step or job.pipeline
-                crashes = job.crash_count + 1 if step == (job.crash_step or "") else 1
-                emit(conn, job.id, now, ("job.released", {"reason": "lease expired", "worker": job.lease_owner, "step": step}))
-                if crashes >= job.max_crashes:
-                    self._end(conn, job.id, now, Status.FAILED, json.dumps({
-                        "type": "WorkerLost", "step": step, "message":
-                        f"worker lost {crashes} times while running step {step} (max_crashes={job.max_crashes})"}))
-                    continue
-                claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
-            budget = n - len(claimed)
-            while budget > 0:
-                rows = conn.execute(Q["due"], {"now": now, "queues": qs, "n": budget}).fetchall()
+                recovered = self._recover(conn, job, now)
+                if recovered is not None:
+                    step, crashes = recovered
+                    claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
+            while len(claimed) < n:
+                params = {"now": now, "queues": qs, "n": n - len(claimed)}
+                rows = conn.execute(Q["due"], params).fetchall()
                 if not rows:
                     break
                 for row in rows:
                     job = job_from_row(row)
-                    if job.expires_at is not None and job.expires_at < now:
-                        self._end(conn, job.id, now, Status.EXPIRED, json.dumps(
-                            {"type": "Expired", "message": "not started before it expired"}))
-                        continue
-                    if job.deadline_at is not None and job.deadline_at < now:
-                        self._end(conn, job.id, now, Status.FAILED, json.dumps(
-                            {"type": "DeadlineExceeded", "message": f"job deadline of {job.timeout}s exceeded"}))
-                        continue
-                    claimed.append(self._take(conn, job, worker, lease_for, now, job.crash_step, job.crash_count))
-                    budget -= 1
+                    if not self._ends_unrun(conn, job, now):
+                        claimed.append(
+                            self._take(
+                                conn, job, worker, lease_for, now, job.crash_step, job.crash_count
+                            )
+                        )
             return claimed
 
         return await self._conn.write(op)
 
-    def _take(self, conn: sqlite3.Connection, job: JobRecord, worker: str, lease_for: float,
-              now: float, crash_step: str | None, crash_count: int) -> Claimed:
-        row = conn.execute(Q["take"], {"id": job.id, "owner": worker, "lease_expires": now + lease_for,
-                                       "now": now, "crash_step": crash_step, "crash_count": crash_count}).fetchone()
+    def _recover(
+        self, conn: sqlite3.Connection, job: JobRecord, now: float
+    ) -> tuple[str, int] | None:
+        """A lapsed lease: its worker is presumed dead. Count the crash against the step it
+        was running; return (step, crashes) to claim it again, or None if it ended here."""
+        step = job.current_step or job.pipeline
+        crashes = job.crash_count + 1 if step == (job.crash_step or "") else 1
+        released = {"reason": "lease expired", "worker": job.lease_owner, "step": step}
+        emit(conn, job.id, now, ("job.released", released))
+        if job.deadline_at is not None and job.deadline_at < now:
+            self._end(conn, job.id, now, Status.FAILED, _deadline_error(job))
+            return None
+        if crashes >= job.max_crashes:
+            message = (
+                f"worker lost {crashes} times while running step {step} "
+                f"(max_crashes={job.max_crashes})"
+            )
+            error = {"type": "WorkerLost", "step": step, "message": message}
+            self._end(conn, job.id, now, Status.FAILED, json.dumps(error))
+            return None
+        return step, crashes
+
+    def _ends_unrun(self, conn: sqlite3.Connection, job: JobRecord, now: float) -> bool:
+        """End a due job that must not start (expired, or past its deadline)."""
+        if job.expires_at is not None and job.expires_at < now:
+            error = {"type": "Expired", "message": "not started before it expired"}
+            self._end(conn, job.id, now, Status.EXPIRED, json.dumps(error))
+            return True
+        if job.deadline_at is not None and job.deadline_at < now:
+            self._end(conn, job.id, now, Status.FAILED, _deadline_error(job))
+            return True
+        return False
+
+    def _take(
+        self,
+        conn: sqlite3.Connection,
+        job: JobRecord,
+        worker: str,
+        lease_for: float,
+        now: float,
+        crash_step: str | None,
+        crash_count: int,
+    ) -> Claimed:
+        row = conn.execute(
+            Q["take"],
+            {
+                "id": job.id,
+                "owner": worker,
+                "lease_expires": now + lease_for,
+                "now": now,
+                "crash_step": crash_step,
+                "crash_count": crash_count,
+            },
+        ).fetchone()
         taken = job_from_row(row)
         emit(conn, job.id, now, ("job.claimed", {"worker": worker, "attempt": taken.attempts}))
-        return Claimed(taken, Lease(taken.id, taken.lease_token, worker), fresh=taken.lease_token == 1)
+        return Claimed(
+            taken, Lease(taken.id, taken.lease_token, worker), fresh=taken.lease_token == 1
+        )
 
     async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
         def op(conn: sqlite3.Connection) -> list[str]:
-            conn.execute(Q["renew"], {"owner": worker, "lease_expires": time.time() + lease_for})
+            ids = json.dumps([x.job_id for x in leases])
+            params = {"owner": worker, "lease_expires": time.time() + lease_for, "ids": ids}
+            conn.execute(Q["renew"], params)
             return self._lost(conn, leases)
 
         return await self._conn.write(op)
@@ -245,22 +316,30 @@ class SQLiteBackend:
     def _lost(conn: sqlite3.Connection, leases: Sequence[Lease]) -> list[str]:
         if not leases:
             return []
-        state = {r[0]: (r[1], r[2]) for r in conn.execute(
-            Q["lease_state"], {"ids": json.dumps([x.job_id for x in leases])})}
+        state = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(Q["lease_state"], {"ids": json.dumps([x.job_id for x in leases])})
+        }
         return [x.job_id for x in leases if state.get(x.job_id) != (x.token, "running")]
 
     @staticmethod
     def _fence(conn: sqlite3.Connection, lease: Lease) -> None:
-        if conn.execute(Q["check_lease"], {"id": lease.job_id, "token": lease.token}).fetchone() is None:
+        if (
+            conn.execute(Q["check_lease"], {"id": lease.job_id, "token": lease.token}).fetchone()
+            is None
+        ):
             raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
 
     async def steps(self, job_id: str) -> list[StepRecord]:
         return await self._conn.read(
-            lambda conn: [step_from_row(r) for r in conn.execute(Q["steps"], {"id": job_id})])
+            lambda conn: [step_from_row(r) for r in conn.execute(Q["steps"], {"id": job_id})]
+        )
 
     async def start_step(self, lease: Lease, key: str) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(Q["start_step"], {"id": lease.job_id, "token": lease.token, "key": key})
+            cur = conn.execute(
+                Q["start_step"], {"id": lease.job_id, "token": lease.token, "key": key}
+            )
             if cur.rowcount != 1:
                 raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
             emit(conn, lease.job_id, time.time(), ("step.started", {"step": key}))
@@ -274,27 +353,51 @@ class SQLiteBackend:
 
         await self._conn.write(op)
 
-    def _save_step(self, conn: sqlite3.Connection, lease: Lease, record: StepRecord, now: float) -> None:
-        params = {"job_id": lease.job_id, "key": record.key, "status": record.status,
-                  "result": record.result, "error": record.error, "attempts": record.attempts,
-                  "worker": record.worker or lease.owner, "started_at": record.started_at,
-                  "finished_at": record.finished_at if record.finished_at is not None else now}
-        conn.execute(Q["upsert_step"], params)
+    def _save_step(
+        self, conn: sqlite3.Connection, lease: Lease, record: StepRecord, now: float
+    ) -> None:
+        params = {
+            "job_id": lease.job_id,
+            "key": record.key,
+            "status": record.status,
+            "result": record.result,
+            "error": record.error,
+            "attempts": record.attempts,
+            "worker": record.worker or lease.owner,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at if record.finished_at is not None else now,
+        }
+        if conn.execute(Q["upsert_step"], params).rowcount == 0:
+            return  # a succeeded checkpoint already stands: nothing changed, nothing to log
         data: dict[str, Any] = {"step": record.key, "attempt": record.attempts}
         if record.error is not None:
             data["error"] = _brief(record.error)
         if record.started_at is not None:
             data["duration"] = round(now - record.started_at, 6)
-        typ = {"succeeded": "step.succeeded", "retrying": "step.retrying"}.get(record.status, "step.failed")
+        typ = {"succeeded": "step.succeeded", "retrying": "step.retrying"}.get(
+            record.status, "step.failed"
+        )
         emit(conn, lease.job_id, now, (typ, data))
 
     async def progress(self, lease: Lease, fraction: float, message: str | None) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(Q["set_progress"], {"id": lease.job_id, "token": lease.token,
-                                                   "progress": fraction, "message": message})
+            cur = conn.execute(
+                Q["set_progress"],
+                {
+                    "id": lease.job_id,
+                    "token": lease.token,
+                    "progress": fraction,
+                    "message": message,
+                },
+            )
             if cur.rowcount != 1:
                 raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
-            emit(conn, lease.job_id, time.time(), ("job.progress", {"progress": fraction, "message": message}))
+            emit(
+                conn,
+                lease.job_id,
+                time.time(),
+                ("job.progress", {"progress": fraction, "message": message}),
+            )
 
         await self._conn.write(op)
 
@@ -310,11 +413,17 @@ class SQLiteBackend:
                 self._fence(conn, lease)
                 self._save_step(conn, lease, outcome.step, now)
             ok = isinstance(outcome, Succeeded)
-            row = conn.execute(Q["end_leased"], {
-                "id": lease.job_id, "token": lease.token, "now": now,
-                "status": "succeeded" if ok else "failed",
-                "result": outcome.result if isinstance(outcome, Succeeded) else None,
-                "error": outcome.error if isinstance(outcome, Failed) else None}).fetchone()
+            row = conn.execute(
+                Q["end_leased"],
+                {
+                    "id": lease.job_id,
+                    "token": lease.token,
+                    "now": now,
+                    "status": "succeeded" if ok else "failed",
+                    "result": outcome.result if isinstance(outcome, Succeeded) else None,
+                    "error": outcome.error if isinstance(outcome, Failed) else None,
+                },
+            ).fetchone()
             if row is None:
                 raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
             data = {} if ok else {"error": _brief(outcome.error)}  # type: ignore[union-attr]
@@ -327,40 +436,79 @@ class SQLiteBackend:
                 self._fence(conn, lease)
                 self._save_step(conn, lease, outcome.step, now)
             self._requeue(conn, lease, "queued", now + outcome.delay, woken=0)
-            emit(conn, lease.job_id, now, ("job.released", {"reason": "retry", "delay": outcome.delay}))
+            emit(
+                conn,
+                lease.job_id,
+                now,
+                ("job.released", {"reason": "retry", "delay": outcome.delay}),
+            )
+            self._notify = True  # idle workers look again at when the next job is due
         elif isinstance(outcome, Park):
             self._fence(conn, lease)
             self._insert_jobs(conn, outcome.children, now)
-            (open_,) = conn.execute(Q["open_children"], {"id": lease.job_id, "key": outcome.key}).fetchone()
+            (open_,) = conn.execute(
+                Q["open_children"], {"id": lease.job_id, "key": outcome.key}
+            ).fetchone()
             if open_:
                 self._requeue(conn, lease, "waiting", now, woken=1, waiting_for=open_)
             else:
                 self._requeue(conn, lease, "queued", now, woken=1)
                 self._notify = True
-            emit(conn, lease.job_id, now, ("job.waiting", {"children": len(outcome.children), "open": open_}))
+            emit(
+                conn,
+                lease.job_id,
+                now,
+                ("job.waiting", {"children": len(outcome.children), "open": open_}),
+            )
         elif isinstance(outcome, Sleep):
             self._fence(conn, lease)
             wake = now + outcome.seconds
-            self._save_step(conn, lease, StepRecord(outcome.step_key, "succeeded", json.dumps(wake),
-                                                    attempts=1, started_at=now), now)
+            self._save_step(
+                conn,
+                lease,
+                StepRecord(
+                    outcome.step_key, "succeeded", json.dumps(wake), attempts=1, started_at=now
+                ),
+                now,
+            )
             self._requeue(conn, lease, "queued", wake, woken=1)
             emit(conn, lease.job_id, now, ("job.waiting", {"until": wake}))
+            self._notify = True
         elif isinstance(outcome, Release):
             self._requeue(conn, lease, "queued", now, woken=1)
             emit(conn, lease.job_id, now, ("job.released", {"reason": "shutdown"}))
             self._notify = True
 
-    def _requeue(self, conn: sqlite3.Connection, lease: Lease, status: str, run_at: float,
-                 woken: int, waiting_for: int = 0) -> None:
-        row = conn.execute(Q["requeue_leased"], {"id": lease.job_id, "token": lease.token, "status": status,
-                                                 "run_at": run_at, "woken": woken,
-                                                 "waiting_for": waiting_for}).fetchone()
+    def _requeue(
+        self,
+        conn: sqlite3.Connection,
+        lease: Lease,
+        status: str,
+        run_at: float,
+        woken: int,
+        waiting_for: int = 0,
+    ) -> None:
+        row = conn.execute(
+            Q["requeue_leased"],
+            {
+                "id": lease.job_id,
+                "token": lease.token,
+                "status": status,
+                "run_at": run_at,
+                "woken": woken,
+                "waiting_for": waiting_for,
+            },
+        ).fetchone()
         if row is None:
             raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
 
-    def _end(self, conn: sqlite3.Connection, job_id: str, now: float, status: Status, error: str | None) -> None:
-        row = conn.execute(Q["end_job"], {"id": job_id, "status": status.value, "error": error,
-                                          "result": None, "now": now}).fetchone()
+    def _end(
+        self, conn: sqlite3.Connection, job_id: str, now: float, status: Status, error: str | None
+    ) -> None:
+        row = conn.execute(
+            Q["end_job"],
+            {"id": job_id, "status": status.value, "error": error, "result": None, "now": now},
+        ).fetchone()
         data = {} if error is None else {"error": _brief(error)}
         emit(conn, job_id, now, (f"job.{status.value}", data))
         if row is not None and row[0] is not None:
@@ -372,8 +520,12 @@ class SQLiteBackend:
             self._notify = True
 
     async def children(self, job_id: str, parent_key: str) -> list[JobRecord]:
-        return await self._conn.read(lambda conn: [
-            job_from_row(r) for r in conn.execute(Q["children"], {"id": job_id, "key": parent_key})])
+        return await self._conn.read(
+            lambda conn: [
+                job_from_row(r)
+                for r in conn.execute(Q["children"], {"id": job_id, "key": parent_key})
+            ]
+        )
 
     async def acquire(self, lease: Lease, permit: Permit) -> float | None:
         def op(conn: sqlite3.Connection) -> float | None:
@@ -386,8 +538,16 @@ class SQLiteBackend:
         return await self._conn.write(op)
 
     @staticmethod
-    def _acquire_slot(conn: sqlite3.Connection, lease: Lease, permit: Permit, now: float) -> float | None:
-        p = {"name": permit.name, "key": permit.key, "job_id": lease.job_id, "token": lease.token, "now": now}
+    def _acquire_slot(
+        conn: sqlite3.Connection, lease: Lease, permit: Permit, now: float
+    ) -> float | None:
+        p = {
+            "name": permit.name,
+            "key": permit.key,
+            "job_id": lease.job_id,
+            "token": lease.token,
+            "now": now,
+        }
         if conn.execute(Q["has_permit"], p).fetchone() is not None:
             return None
         conn.execute(Q["purge_permits"], p)
@@ -402,7 +562,7 @@ class SQLiteBackend:
         row = conn.execute(Q["get_bucket"], {"name": permit.name}).fetchone()
         tokens, updated, paused = (float(permit.limit), now, 0.0) if row is None else tuple(row)
         if paused > now:
-            return paused - now
+            return float(paused - now)
         rate = permit.limit / permit.per
         tokens = min(float(permit.limit), tokens + (now - updated) * rate)
         wait = None
@@ -410,15 +570,17 @@ class SQLiteBackend:
             tokens -= 1.0
         else:
             wait = (1.0 - tokens) / rate
-        conn.execute(Q["put_bucket"], {"name": permit.name, "tokens": tokens, "updated": now,
-                                       "paused_until": paused})
+        conn.execute(
+            Q["put_bucket"],
+            {"name": permit.name, "tokens": tokens, "updated": now, "paused_until": paused},
+        )
         return wait
 
     async def release_permit(self, lease: Lease, permit: Permit) -> None:
         if permit.kind != "concurrency":
             return
-        await self._conn.write(lambda conn: conn.execute(
-            Q["delete_permit"], {"name": permit.name, "key": permit.key, "job_id": lease.job_id}) and None)
+        p = {"name": permit.name, "key": permit.key, "job_id": lease.job_id, "token": lease.token}
+        await self._conn.write(lambda conn: conn.execute(Q["delete_permit"], p) and None)
 
     async def pause_rate(self, name: str, seconds: float) -> None:
         def op(conn: sqlite3.Connection) -> None:
@@ -429,7 +591,10 @@ class SQLiteBackend:
 
     async def wait_for_work(self, queues: Sequence[str], timeout: float) -> None:
         qs = json.dumps(list(queues))
-        nxt = await self._conn.read(lambda conn: conn.execute(Q["next_due"], {"queues": qs}).fetchone()[0])
+        self._waker.arm()  # before the look, so a commit after it still wakes us
+        nxt = await self._conn.read(
+            lambda conn: conn.execute(Q["next_due"], {"queues": qs}).fetchone()[0]
+        )
         if nxt is not None:
             timeout = min(timeout, max(0.0, nxt - time.time()) + 0.001)
         if timeout > 0:
@@ -448,10 +613,15 @@ class SQLiteBackend:
         return await self._conn.read(lambda conn: self._get(conn, job_id, tenant))
 
     async def list_jobs(self, filt: JobFilter) -> list[JobRecord]:
-        clauses, params = [], []
-        for column, value in (("tenant", filt.tenant), ("pipeline", filt.pipeline), ("queue", filt.queue),
-                              ("parent_id", filt.parent_id),
-                              ("status", filt.status.value if filt.status else None)):
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("tenant", filt.tenant),
+            ("pipeline", filt.pipeline),
+            ("queue", filt.queue),
+            ("parent_id", filt.parent_id),
+            ("status", filt.status.value if filt.status else None),
+        ):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -461,27 +631,49 @@ class SQLiteBackend:
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         sql = f"SELECT * FROM baton_jobs{where} ORDER BY id DESC LIMIT ?"  # columns are fixed above
         params.append(filt.limit)
-        return await self._conn.read(lambda conn: [job_from_row(r) for r in conn.execute(sql, params)])
+        return await self._conn.read(
+            lambda conn: [job_from_row(r) for r in conn.execute(sql, params)]
+        )
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[Event]:
         def op(conn: sqlite3.Connection) -> list[Event]:
             rows = conn.execute(Q["events"], {"id": job_id, "after": after, "limit": limit})
-            return [Event(r["job_id"], r["seq"], r["type"], r["at"], json.loads(r["data"])) for r in rows]
+            return [
+                Event(r["job_id"], r["seq"], r["type"], r["at"], json.loads(r["data"]))
+                for r in rows
+            ]
 
         return await self._conn.read(op)
 
     async def queue_stats(self) -> list[QueueStats]:
         def op(conn: sqlite3.Connection) -> list[QueueStats]:
             now = time.time()
-            return [QueueStats(r["queue"], r["queued"], r["running"], r["waiting"], r["failed"],
-                               None if r["oldest"] is None else now - r["oldest"])
-                    for r in conn.execute(Q["queue_stats"], {"now": now})]
+            return [
+                QueueStats(
+                    r["queue"],
+                    r["queued"],
+                    r["running"],
+                    r["waiting"],
+                    r["failed"],
+                    None if r["oldest"] is None else now - r["oldest"],
+                )
+                for r in conn.execute(Q["queue_stats"], {"now": now})
+            ]
 
         return await self._conn.read(op)
 
     async def pending(self, queues: Sequence[str]) -> int:
         qs = json.dumps(list(queues))
-        return int(await self._conn.read(lambda conn: conn.execute(Q["pending"], {"queues": qs}).fetchone()[0]))
+        return int(
+            await self._conn.read(
+                lambda conn: conn.execute(Q["pending"], {"queues": qs}).fetchone()[0]
+            )
+        )
+
+
+def _deadline_error(job: JobRecord) -> str:
+    message = f"job deadline of {job.timeout}s exceeded"
+    return json.dumps({"type": "DeadlineExceeded", "message": message})
 
 
 def _brief(error_json: str) -> dict[str, Any]:

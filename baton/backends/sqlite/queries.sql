@@ -92,8 +92,10 @@ SELECT id FROM baton_jobs WHERE parent_id = :id AND status IN ('queued', 'runnin
 SELECT id FROM baton_jobs WHERE parent_id = :id AND status IN ('failed', 'cancelled', 'expired');
 
 -- name: renew
+-- Only the leases the worker still runs: a job its worker abandoned (an internal error) must
+-- lapse and be recovered, not be kept alive by the heartbeat forever.
 UPDATE baton_jobs SET lease_expires = :lease_expires
-WHERE lease_owner = :owner AND status = 'running';
+WHERE lease_owner = :owner AND status = 'running' AND id IN (SELECT value FROM json_each(:ids));
 
 -- name: lease_state
 SELECT id, lease_token, status FROM baton_jobs WHERE id IN (SELECT value FROM json_each(:ids));
@@ -150,7 +152,8 @@ SELECT 1 FROM baton_permits WHERE name = :name AND key = :key AND job_id = :job_
 INSERT OR REPLACE INTO baton_permits (name, key, job_id, token) VALUES (:name, :key, :job_id, :token);
 
 -- name: delete_permit
-DELETE FROM baton_permits WHERE name = :name AND key = :key AND job_id = :job_id;
+-- Only the caller's own slot: a stale lease must not free the slot its job's new owner holds.
+DELETE FROM baton_permits WHERE name = :name AND key = :key AND job_id = :job_id AND token = :token;
 
 -- name: get_bucket
 SELECT tokens, updated, paused_until FROM baton_buckets WHERE name = :name;
@@ -161,8 +164,10 @@ ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated = excluded.up
     paused_until = excluded.paused_until;
 
 -- name: pause_bucket
-INSERT INTO baton_buckets (name, tokens, updated, paused_until) VALUES (:name, 0, :now, :until)
-ON CONFLICT (name) DO UPDATE SET tokens = 0, updated = :now,
+-- The bucket refills from the end of the pause (updated = until), so no burst follows it.
+INSERT INTO baton_buckets (name, tokens, updated, paused_until) VALUES (:name, 0, :until, :until)
+ON CONFLICT (name) DO UPDATE SET tokens = 0,
+    updated = max(baton_buckets.paused_until, :until),
     paused_until = max(baton_buckets.paused_until, :until);
 
 -- name: next_due
