@@ -191,4 +191,3 @@ def _replace(options: StepOptions, **changes: Any) -> StepOptions:
     import dataclasses
 
     return dataclasses.replace(options, **changes)
-
