@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from .. import codec
 from ..errors import NonDeterminismError, StepFailed, Suspend
 from ..ids import uuid7
-from ..models import Claimed, JobRecord, NewJob, Park, Sleep, Status, StepRecord
+from ..models import Claimed, JobRecord, Lease, NewJob, Park, Sleep, Status, StepRecord
 from .registry import Pipeline, Step, Task, enqueue_options_of
 from .runtime import Runtime
 from .steps import execute
@@ -68,7 +69,8 @@ class Context:
         chain = [target, *target.options.fallback]
         self._check(index, {s.name for s in chain}, target.name)
         bound = target.sig.bind(args, kwargs)
-        return await run_chain(self._rt, self._job, self._lease, chain, index, bound, self._saved)
+        done = await run_chain(self._rt, self._job, self._lease, chain, index, bound, self._saved)
+        return done.value
 
     async def map(self, step: Step[Any, R] | Pipeline[Any, R], items: Iterable[Any]) -> list[R]:
         """Call `step(item)` for every item as child jobs any worker may run; results in order.
@@ -167,38 +169,45 @@ class Context:
         return StepRecord(key, "succeeded", result=self._rt.blobs.wrap(text), attempts=1)
 
 
+@dataclass(slots=True)
+class ChainResult:
+    value: Any
+    record: StepRecord  # the succeeded checkpoint
+    unsaved: bool  # True when `save=False` left saving it to the caller
+
+
 async def run_chain(
     rt: Runtime,
     job: JobRecord,
-    lease: Any,
+    lease: Lease,
     chain: list[Step[Any, Any]],
     index: int,
     args: dict[str, Any],
     saved: dict[str, StepRecord],
-    save_last: bool = True,
-) -> Any:
-    """Run a step, then its fallbacks in turn while they give up. Raises StepFailed at the end.
+    *,
+    save: bool = True,
+) -> ChainResult:
+    """Run a step, then its fallbacks in turn while they give up; StepFailed at the end.
 
-    With `save_last=False` the successful record is returned unsaved (a task folds it into
-    the job's settle) as `(value, record)`.
+    With `save=False` a fresh success is returned unsaved, so a task can fold its only
+    checkpoint into the job's final settle: one transaction instead of two.
     """
     failure: StepRecord | None = None
     for step in chain:
         key = f"{index}:{step.name}"
         rec = saved.get(key)
         if rec is not None and rec.status == "succeeded":
-            value = decode_one(rt, step, rec.result)
-            return value if save_last else (value, None)
+            return ChainResult(decode_one(rt, step, rec.result), rec, unsaved=False)
         if rec is not None and rec.status == "failed":
             failure = rec
             continue
-        res = await execute(rt, lease, job.tenant, step, key, args, rec, announce=save_last)
-        if res.ok and not save_last:
-            return res.value, res.record
+        res = await execute(rt, lease, job.tenant, step, key, args, rec, announce=save)
+        if res.ok and not save:
+            return ChainResult(res.value, res.record, unsaved=True)
         await rt.backend.save_step(lease, res.record)
         saved[key] = res.record
         if res.ok:
-            return res.value
+            return ChainResult(res.value, res.record, unsaved=False)
         failure = res.record
     assert failure is not None
     raise StepFailed(failure.key, json.loads(failure.error or "{}"))

@@ -66,19 +66,10 @@ async def _run_task(
 ) -> Outcome:
     chain = [step, *step.options.fallback]
     try:
-        _, record = await run_chain(
-            rt, claimed.job, claimed.lease, chain, 0, args, saved, save_last=False
-        )
+        done = await run_chain(rt, claimed.job, claimed.lease, chain, 0, args, saved, save=False)
     except StepFailed as exc:
         return Failed(json.dumps(exc.error | {"step": exc.step}))
-    if record is None:  # every record was already saved: a replay after a crash
-        last = next(
-            saved[k]
-            for k in (f"0:{s.name}" for s in chain)
-            if k in saved and saved[k].status == "succeeded"
-        )
-        return Succeeded(last.result or "null")
-    return Succeeded(record.result or "null", step=record)
+    return Succeeded(done.record.result or "null", step=done.record if done.unsaved else None)
 
 
 async def _run_pipeline(
