@@ -416,9 +416,15 @@ class _SyncRunner:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
-            target=self._loop.run_forever, daemon=True, name=f"baton-sync-{os.getpid()}"
+            target=self._main, daemon=True, name=f"baton-sync-{os.getpid()}"
         )
         self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
