@@ -30,8 +30,23 @@ fmt: venv
 demo: venv
 	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
 
-bench: venv
-	$(PY) -m bench.sqlite_core
+# Benchmarks run in their own venv (bench/.venv): baton's locked deps, the peers and the
+# profilers from bench/requirements.lock (hash-pinned), and baton itself, editable.
+BENCH_VENV := bench/.venv
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements.lock bench/requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+BENCH_ARGS ?=
+
+bench: $(BENCH_STAMP)
+	$(BENCH_PY) -m bench.run $(BENCH_ARGS)
+
+$(BENCH_STAMP): requirements.lock bench/requirements.lock pyproject.toml
+	@test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BENCH_PY) -m pip install -q --disable-pip-version-check --require-hashes -r bench/requirements.lock
+	$(BENCH_PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(BENCH_VENV)/.installed-*
+	@touch $@
 
 lock:
 	$(PY) -m pip install -q uv
