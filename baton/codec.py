@@ -59,6 +59,12 @@ class Signature:
         self.returns = hints.get("return", Any)
         self.name = getattr(fn, "__qualname__", repr(fn))
 
+    def warm(self) -> None:
+        """Build the type adapters now (a worker does this at start, not on its first job)."""
+        for hint in (*self.params.values(), self.returns):
+            if hint is not Any and hint is not inspect.Parameter.empty and hint is not None:
+                _adapter(hint)
+
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
             bound = self._sig.bind(*args, **kwargs)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .engine.runner import run_job
+from .engine.runner import outcome_of
 from .engine.runtime import Runtime
 from .errors import LeaseLost
 from .models import Claimed, Lease, Release
@@ -45,12 +45,13 @@ class WorkerConfig:
 
 
 class _Running:
-    __slots__ = ("lease", "reason", "task")
+    __slots__ = ("lease", "reason", "settling", "task")
 
     def __init__(self, lease: Lease, task: asyncio.Task[None]) -> None:
         self.lease = lease
         self.task = task
         self.reason: str | None = None  # why we cancelled it: "lost" or "shutdown"
+        self.settling = False  # its work is done; only its final write is in flight
 
 
 class Worker:
@@ -69,6 +70,10 @@ class Worker:
 
     async def run(self) -> None:
         backend = await self.app.backend()
+        for name in self.app.registry.names():
+            item = self.app.registry.get(name)
+            if item is not None:
+                item.sig.warm()
         rt = Runtime(self.app, backend, self.app.blobs, self.id, self.config.process_pool_size)
         helpers = [asyncio.create_task(self._heartbeat(rt)), asyncio.create_task(self._watch(rt))]
         try:
@@ -80,14 +85,28 @@ class Worker:
             await asyncio.gather(*helpers, return_exceptions=True)
             rt.close()
 
+    @property
+    def _busy(self) -> int:
+        """Slots in use: a job whose final write is in flight no longer holds one, so the
+        next claim can share that write's transaction (group commit)."""
+        return sum(1 for r in self._running.values() if not r.settling)
+
     async def _loop(self, rt: Runtime) -> None:
         cfg = self.config
+        backoff = 0.1
         while not self._stopping.is_set():
-            free = cfg.concurrency - len(self._running)
+            free = cfg.concurrency - self._busy
             if free <= 0:
                 await self._wait(self._slot_freed.wait(), None)
                 continue
-            claimed = await rt.backend.claim(self.id, cfg.queues, free, cfg.lease)
+            try:
+                claimed = await rt.backend.claim(self.id, cfg.queues, free, cfg.lease)
+            except Exception:  # the store is down or locked: keep the worker, try again
+                log.exception("claim failed; retrying in %.1fs", backoff)
+                await self._wait(asyncio.sleep(backoff), backoff)
+                backoff = min(backoff * 2, cfg.poll * 10)
+                continue
+            backoff = 0.1
             for c in claimed:
                 self._start(rt, c)
             if len(claimed) == free:
@@ -122,7 +141,12 @@ class Worker:
     async def _run_one(self, rt: Runtime, claimed: Claimed) -> None:
         job_id = claimed.job.id
         try:
-            await run_job(rt, claimed)
+            outcome = await outcome_of(rt, claimed)
+            entry = self._running.get(job_id)
+            if entry is not None:
+                entry.settling = True
+                self._slot_freed.set()
+            await rt.backend.settle(claimed.lease, outcome)
             self.processed += 1
         except LeaseLost:
             log.info("job %s: lease lost (cancelled or taken over); stopped", job_id)

@@ -18,12 +18,13 @@ from .runtime import Runtime
 
 async def run_job(rt: Runtime, claimed: Claimed) -> Outcome:
     """Run the job and settle it; returns the outcome settled. LeaseLost propagates."""
-    outcome = await _outcome(rt, claimed)
+    outcome = await outcome_of(rt, claimed)
     await rt.backend.settle(claimed.lease, outcome)
     return outcome
 
 
-async def _outcome(rt: Runtime, claimed: Claimed) -> Outcome:
+async def outcome_of(rt: Runtime, claimed: Claimed) -> Outcome:
+    """Run the job until it ends or suspends; what to settle. LeaseLost propagates."""
     job = claimed.job
     target = rt.app.registry.get(job.pipeline)
     if target is None:
@@ -69,7 +70,10 @@ async def _run_task(
         done = await run_chain(rt, claimed.job, claimed.lease, chain, 0, args, saved, save=False)
     except StepFailed as exc:
         return Failed(json.dumps(exc.error | {"step": exc.step}))
-    return Succeeded(done.record.result or "null", step=done.record if done.unsaved else None)
+    # A first-try success needs no step row: the job's result is the checkpoint. After
+    # retries, the step row (with its attempts) is brought up to date in the same write.
+    keep = done.unsaved and done.record.attempts > 1
+    return Succeeded(done.record.result or "null", step=done.record if keep else None)
 
 
 async def _run_pipeline(

@@ -50,6 +50,8 @@ async def execute(
         attempt += 1
         await _acquire(rt, lease, step, args)
         if announce:
+            # Awaited, not pipelined: if this step takes the worker down before the write
+            # lands, the crash would be charged to the previous step.
             await rt.backend.start_step(lease, key)
         started = time.time()
         first_start = first_start or started

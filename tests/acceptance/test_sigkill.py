@@ -142,4 +142,4 @@ async def test_step_that_kills_its_worker_ends_failed_worker_lost(
     assert sum(1 for e in effects(log) if e[1] == "poison") == 3
     assert done.status == baton.Status.FAILED
     assert done.error is not None and done.error["type"] == "WorkerLost"
-    assert "worker lost 3 times" in done.error["message"]
+    assert "worker lost 3 times while running step 0:poison" in done.error["message"]

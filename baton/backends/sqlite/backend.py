@@ -15,7 +15,6 @@ from typing import Any
 
 from ...errors import ConfigError, LeaseLost
 from ...models import (
-    TERMINAL_VALUES,
     Claimed,
     Enqueued,
     Event,
@@ -66,10 +65,19 @@ def step_from_row(row: sqlite3.Row) -> StepRecord:
 
 
 def emit(
-    conn: sqlite3.Connection, job_id: str, now: float, *events: tuple[str, dict[str, Any]]
+    conn: sqlite3.Connection,
+    job_id: str,
+    now: float,
+    *events: tuple[str, dict[str, Any]],
+    last: int | None = None,
 ) -> None:
-    """Append events to a job's log in the caller's transaction, numbering them in order."""
-    (last,) = conn.execute(Q["bump_seq"], {"n": len(events), "job_id": job_id}).fetchone()
+    """Append events to a job's log in the caller's transaction, numbering them in order.
+
+    `last` is the job's event counter after the caller's own UPDATE already added
+    len(events) to it (the hot paths fold the bump into the statement they run anyway).
+    """
+    if last is None:
+        (last,) = conn.execute(Q["bump_seq"], {"n": len(events), "job_id": job_id}).fetchone()
     first = last - len(events) + 1
     conn.executemany(
         Q["insert_event"],
@@ -153,12 +161,8 @@ class SQLiteBackend:
             }
             cur = conn.execute(Q["insert_job"], params)
             if cur.rowcount == 1:
-                emit(
-                    conn,
-                    job.id,
-                    now,
-                    ("job.enqueued", {"pipeline": job.pipeline, "queue": job.queue}),
-                )
+                enqueued = {"pipeline": job.pipeline, "queue": job.queue}
+                emit(conn, job.id, now, ("job.enqueued", enqueued), last=1)
                 out.append(Enqueued(job.id, True))
                 if job.delay <= 0:
                     self._notify = True
@@ -211,25 +215,22 @@ class SQLiteBackend:
     async def claim(
         self, worker: str, queues: Sequence[str], n: int, lease_for: float
     ) -> list[Claimed]:
-        qs = json.dumps(list(queues))
-
         def op(conn: sqlite3.Connection) -> list[Claimed]:
             now = time.time()
             claimed: list[Claimed] = []
-            lapsed = conn.execute(Q["expired_leases"], {"now": now, "queues": qs, "n": n})
-            for row in lapsed.fetchall():
-                job = job_from_row(row)
-                recovered = self._recover(conn, job, now)
-                if recovered is not None:
-                    step, crashes = recovered
-                    claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
-            while len(claimed) < n:
-                params = {"now": now, "queues": qs, "n": n - len(claimed)}
-                rows = conn.execute(Q["due"], params).fetchall()
-                if not rows:
-                    break
-                for row in rows:
+            for queue in queues:
+                lapsed = conn.execute(Q["expired_leases"], {"now": now, "queue": queue, "n": n})
+                for row in lapsed.fetchall():
                     job = job_from_row(row)
+                    recovered = self._recover(conn, job, now)
+                    if recovered is not None:
+                        step, crashes = recovered
+                        claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
+            while len(claimed) < n:
+                due = self._due(conn, queues, n - len(claimed), now)
+                if not due:
+                    break
+                for job in due:
                     if not self._ends_unrun(conn, job, now):
                         claimed.append(
                             self._take(
@@ -239,6 +240,20 @@ class SQLiteBackend:
             return claimed
 
         return await self._conn.write(op)
+
+    @staticmethod
+    def _due(
+        conn: sqlite3.Connection, queues: Sequence[str], n: int, now: float
+    ) -> list[JobRecord]:
+        """The next `n` due jobs across `queues`: highest priority first, then oldest."""
+        found = [
+            job_from_row(row)
+            for queue in queues
+            for row in conn.execute(Q["due"], {"now": now, "queue": queue, "n": n})
+        ]
+        if len(queues) > 1:
+            found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        return found[:n]
 
     def _recover(
         self, conn: sqlite3.Connection, job: JobRecord, now: float
@@ -295,7 +310,8 @@ class SQLiteBackend:
             },
         ).fetchone()
         taken = job_from_row(row)
-        emit(conn, job.id, now, ("job.claimed", {"worker": worker, "attempt": taken.attempts}))
+        claimed = {"worker": worker, "attempt": taken.attempts}
+        emit(conn, job.id, now, ("job.claimed", claimed), last=row["event_seq"])
         return Claimed(
             taken, Lease(taken.id, taken.lease_token, worker), fresh=taken.lease_token == 1
         )
@@ -328,7 +344,7 @@ class SQLiteBackend:
             conn.execute(Q["check_lease"], {"id": lease.job_id, "token": lease.token}).fetchone()
             is None
         ):
-            raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+            raise _lost(lease)
 
     async def steps(self, job_id: str) -> list[StepRecord]:
         return await self._conn.read(
@@ -337,25 +353,29 @@ class SQLiteBackend:
 
     async def start_step(self, lease: Lease, key: str) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(
-                Q["start_step"], {"id": lease.job_id, "token": lease.token, "key": key}
-            )
-            if cur.rowcount != 1:
-                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
-            emit(conn, lease.job_id, time.time(), ("step.started", {"step": key}))
+            params = {"id": lease.job_id, "token": lease.token, "key": key}
+            row = conn.execute(Q["start_step"], params).fetchone()
+            if row is None:
+                raise _lost(lease)
+            emit(conn, lease.job_id, time.time(), ("step.started", {"step": key}), last=row[0])
 
         await self._conn.write(op)
 
     async def save_step(self, lease: Lease, record: StepRecord) -> None:
         def op(conn: sqlite3.Connection) -> None:
             self._fence(conn, lease)
-            self._save_step(conn, lease, record, time.time())
+            now = time.time()
+            event = self._save_step(conn, lease, record, now)
+            if event is not None:
+                emit(conn, lease.job_id, now, event)
 
         await self._conn.write(op)
 
     def _save_step(
         self, conn: sqlite3.Connection, lease: Lease, record: StepRecord, now: float
-    ) -> None:
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Upsert a step record (unfenced: callers fence) and return the event to log, or
+        None when a succeeded checkpoint already stood and nothing changed."""
         params = {
             "job_id": lease.job_id,
             "key": record.key,
@@ -368,7 +388,7 @@ class SQLiteBackend:
             "finished_at": record.finished_at if record.finished_at is not None else now,
         }
         if conn.execute(Q["upsert_step"], params).rowcount == 0:
-            return  # a succeeded checkpoint already stands: nothing changed, nothing to log
+            return None
         data: dict[str, Any] = {"step": record.key, "attempt": record.attempts}
         if record.error is not None:
             data["error"] = _brief(record.error)
@@ -377,27 +397,21 @@ class SQLiteBackend:
         typ = {"succeeded": "step.succeeded", "retrying": "step.retrying"}.get(
             record.status, "step.failed"
         )
-        emit(conn, lease.job_id, now, (typ, data))
+        return typ, data
 
     async def progress(self, lease: Lease, fraction: float, message: str | None) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            cur = conn.execute(
-                Q["set_progress"],
-                {
-                    "id": lease.job_id,
-                    "token": lease.token,
-                    "progress": fraction,
-                    "message": message,
-                },
-            )
-            if cur.rowcount != 1:
-                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
-            emit(
-                conn,
-                lease.job_id,
-                time.time(),
-                ("job.progress", {"progress": fraction, "message": message}),
-            )
+            params = {
+                "id": lease.job_id,
+                "token": lease.token,
+                "progress": fraction,
+                "message": message,
+            }
+            row = conn.execute(Q["set_progress"], params).fetchone()
+            if row is None:
+                raise _lost(lease)
+            data = {"progress": fraction, "message": message}
+            emit(conn, lease.job_id, time.time(), ("job.progress", data), last=row[0])
 
         await self._conn.write(op)
 
@@ -409,39 +423,17 @@ class SQLiteBackend:
 
     def _settle(self, conn: sqlite3.Connection, lease: Lease, outcome: Outcome, now: float) -> None:
         if isinstance(outcome, Succeeded | Failed):
-            if outcome.step is not None:
-                self._fence(conn, lease)
-                self._save_step(conn, lease, outcome.step, now)
-            ok = isinstance(outcome, Succeeded)
-            row = conn.execute(
-                Q["end_leased"],
-                {
-                    "id": lease.job_id,
-                    "token": lease.token,
-                    "now": now,
-                    "status": "succeeded" if ok else "failed",
-                    "result": outcome.result if isinstance(outcome, Succeeded) else None,
-                    "error": outcome.error if isinstance(outcome, Failed) else None,
-                },
-            ).fetchone()
-            if row is None:
-                raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
-            data = {} if ok else {"error": _brief(outcome.error)}  # type: ignore[union-attr]
-            emit(conn, lease.job_id, now, ("job.succeeded" if ok else "job.failed", data))
-            if row[0] is not None:
-                self._wake_parent(conn, row[0], now)
+            self._end_leased(conn, lease, outcome, now)
             return
+        events: list[tuple[str, dict[str, Any]]] = []
         if isinstance(outcome, RetryAt):
-            if outcome.step is not None:
-                self._fence(conn, lease)
-                self._save_step(conn, lease, outcome.step, now)
+            # the step first: if the lease is stale, _requeue raises and the op's savepoint
+            # rolls the step back too
+            if outcome.step is not None and (ev := self._save_step(conn, lease, outcome.step, now)):
+                events.append(ev)
             self._requeue(conn, lease, "queued", now + outcome.delay, woken=0)
-            emit(
-                conn,
-                lease.job_id,
-                now,
-                ("job.released", {"reason": "retry", "delay": outcome.delay}),
-            )
+            events.append(("job.released", {"reason": "retry", "delay": outcome.delay}))
+            emit(conn, lease.job_id, now, *events)
             self._notify = True  # idle workers look again at when the next job is due
         elif isinstance(outcome, Park):
             self._fence(conn, lease)
@@ -461,23 +453,47 @@ class SQLiteBackend:
                 ("job.waiting", {"children": len(outcome.children), "open": open_}),
             )
         elif isinstance(outcome, Sleep):
-            self._fence(conn, lease)
             wake = now + outcome.seconds
-            self._save_step(
-                conn,
-                lease,
-                StepRecord(
-                    outcome.step_key, "succeeded", json.dumps(wake), attempts=1, started_at=now
-                ),
-                now,
+            record = StepRecord(
+                outcome.step_key, "succeeded", json.dumps(wake), attempts=1, started_at=now
             )
+            if ev := self._save_step(conn, lease, record, now):
+                events.append(ev)
             self._requeue(conn, lease, "queued", wake, woken=1)
-            emit(conn, lease.job_id, now, ("job.waiting", {"until": wake}))
+            events.append(("job.waiting", {"until": wake}))
+            emit(conn, lease.job_id, now, *events)
             self._notify = True
         elif isinstance(outcome, Release):
             self._requeue(conn, lease, "queued", now, woken=1)
             emit(conn, lease.job_id, now, ("job.released", {"reason": "shutdown"}))
             self._notify = True
+
+    def _end_leased(
+        self, conn: sqlite3.Connection, lease: Lease, outcome: Succeeded | Failed, now: float
+    ) -> None:
+        """End a leased job. One fenced UPDATE does the fencing, the ending and the event
+        numbering; the step is written first so a stale lease rolls it back with the op."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        if outcome.step is not None and (ev := self._save_step(conn, lease, outcome.step, now)):
+            events.append(ev)
+        ok = isinstance(outcome, Succeeded)
+        error = outcome.error if isinstance(outcome, Failed) else None
+        events.append(("job.failed", {"error": _brief(error)}) if error else ("job.succeeded", {}))
+        params = {
+            "id": lease.job_id,
+            "token": lease.token,
+            "now": now,
+            "status": "succeeded" if ok else "failed",
+            "result": outcome.result if isinstance(outcome, Succeeded) else None,
+            "error": error,
+            "events": len(events),
+        }
+        row = conn.execute(Q["end_leased"], params).fetchone()
+        if row is None:
+            raise _lost(lease)
+        emit(conn, lease.job_id, now, *events, last=row[1])
+        if row[0] is not None:
+            self._wake_parent(conn, row[0], now)
 
     def _requeue(
         self,
@@ -500,7 +516,7 @@ class SQLiteBackend:
             },
         ).fetchone()
         if row is None:
-            raise LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
+            raise _lost(lease)
 
     def _end(
         self, conn: sqlite3.Connection, job_id: str, now: float, status: Status, error: str | None
@@ -590,11 +606,13 @@ class SQLiteBackend:
         await self._conn.write(op)
 
     async def wait_for_work(self, queues: Sequence[str], timeout: float) -> None:
-        qs = json.dumps(list(queues))
         self._waker.arm()  # before the look, so a commit after it still wakes us
-        nxt = await self._conn.read(
-            lambda conn: conn.execute(Q["next_due"], {"queues": qs}).fetchone()[0]
-        )
+
+        def next_due(conn: sqlite3.Connection) -> float | None:
+            times = [conn.execute(Q["next_due"], {"queue": q}).fetchone()[0] for q in queues]
+            return min((t for t in times if t is not None), default=None)
+
+        nxt = await self._conn.read(next_due)
         if nxt is not None:
             timeout = min(timeout, max(0.0, nxt - time.time()) + 0.001)
         if timeout > 0:
@@ -663,12 +681,14 @@ class SQLiteBackend:
         return await self._conn.read(op)
 
     async def pending(self, queues: Sequence[str]) -> int:
-        qs = json.dumps(list(queues))
-        return int(
-            await self._conn.read(
-                lambda conn: conn.execute(Q["pending"], {"queues": qs}).fetchone()[0]
-            )
-        )
+        def count(conn: sqlite3.Connection) -> int:
+            return sum(int(conn.execute(Q["pending"], {"queue": q}).fetchone()[0]) for q in queues)
+
+        return await self._conn.read(count)
+
+
+def _lost(lease: Lease) -> LeaseLost:
+    return LeaseLost(f"lease {lease.token} on job {lease.job_id} is no longer valid")
 
 
 def _deadline_error(job: JobRecord) -> str:
@@ -682,6 +702,3 @@ def _brief(error_json: str) -> dict[str, Any]:
     except ValueError:
         return {"message": error_json[:500]}
     return {k: err.get(k) for k in ("type", "message", "step") if k in err}
-
-
-_ = TERMINAL_VALUES

@@ -94,35 +94,41 @@ class Connection:
                     batch.append(nxt)
                 reads = [b for b in batch if not b[1]]
                 writes = [b for b in batch if b[1]]
-                for op, _, loop, fut in reads:
-                    _resolve(loop, fut, *_call(conn, op))
+                done = [(loop, fut, *_call(conn, op)) for op, _, loop, fut in reads]
                 if writes:
-                    self._commit(conn, writes)
+                    done.extend(self._commit(conn, writes))
+                _resolve_all(done)
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, writes: list[Any]) -> None:
+    def _commit(self, conn: sqlite3.Connection, writes: list[Any]) -> list[Any]:
         outcomes: list[tuple[Any, BaseException | None]] = []
+        alone = len(writes) == 1  # no savepoint needed: its failure rolls back everything
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op, *_ in writes:
-                conn.execute("SAVEPOINT op")
+                if not alone:
+                    conn.execute("SAVEPOINT op")
                 value, exc = _call(conn, op)
-                if exc is not None:
-                    conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
+                if not alone:
+                    if exc is not None:
+                        conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
                 outcomes.append((value, exc))
-            conn.execute("COMMIT")
+            if alone and outcomes[0][1] is not None:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute("COMMIT")
         except BaseException as exc:  # the whole batch failed (disk, lock timeout)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for _, _, loop, fut in writes:
-                _resolve(loop, fut, None, exc)
-            return
+            return [(loop, fut, None, exc) for _, _, loop, fut in writes]
         if self.after_commit is not None:
             self.after_commit()
-        for (_, _, loop, fut), (value, error) in zip(writes, outcomes, strict=True):
-            _resolve(loop, fut, value, error)
+        return [
+            (loop, fut, value, error)
+            for (_, _, loop, fut), (value, error) in zip(writes, outcomes, strict=True)
+        ]
 
 
 def _call(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
@@ -132,16 +138,21 @@ def _call(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
         return None, exc
 
 
-def _resolve(
-    loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], value: Any, exc: BaseException | None
-) -> None:
-    def apply() -> None:
+def _resolve_all(done: list[tuple[Any, asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Hand results back: one wake-up per event loop for the whole batch, not one per op."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for loop, fut, value, exc in done:
+        by_loop.setdefault(loop, []).append((fut, value, exc))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody listens
+            loop.call_soon_threadsafe(_apply, items)
+
+
+def _apply(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, value, exc in items:
         if fut.done():
-            return
+            continue
         if exc is not None:
             fut.set_exception(exc)
         else:
             fut.set_result(value)
-
-    with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody listens
-        loop.call_soon_threadsafe(apply)

@@ -4,10 +4,10 @@
 -- name: insert_job
 INSERT INTO baton_jobs (id, pipeline, queue, tenant, args, status, priority, run_at, created_at,
                         idempotency_key, parent_id, parent_key, parent_index, callback_url,
-                        expires_at, timeout, max_crashes)
+                        expires_at, timeout, max_crashes, event_seq)
 VALUES (:id, :pipeline, :queue, :tenant, :args, 'queued', :priority, :run_at, :now,
         :idempotency_key, :parent_id, :parent_key, :parent_index, :callback_url,
-        :expires_at, :timeout, :max_crashes)
+        :expires_at, :timeout, :max_crashes, 1)
 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 
 -- name: job_by_idem
@@ -20,22 +20,22 @@ UPDATE baton_jobs SET event_seq = event_seq + :n WHERE id = :job_id RETURNING ev
 INSERT INTO baton_events (job_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?);
 
 -- name: due
-SELECT * FROM baton_jobs
-WHERE status = 'queued' AND run_at <= :now
-  AND queue IN (SELECT value FROM json_each(:queues))
+-- One queue at a time, so the partial index baton_jobs_due serves it without a sort.
+SELECT * FROM baton_jobs INDEXED BY baton_jobs_due
+WHERE status = 'queued' AND queue = :queue AND run_at <= :now
 ORDER BY priority DESC, run_at, id
 LIMIT :n;
 
 -- name: expired_leases
 SELECT * FROM baton_jobs
-WHERE status = 'running' AND lease_expires < :now
-  AND queue IN (SELECT value FROM json_each(:queues))
+WHERE status = 'running' AND lease_expires < :now AND queue = :queue
 ORDER BY lease_expires
 LIMIT :n;
 
 -- name: take
 UPDATE baton_jobs
 SET status = 'running', lease_owner = :owner, lease_token = lease_token + 1,
+    event_seq = event_seq + 1,
     lease_expires = :lease_expires, attempts = attempts + (1 - woken), woken = 0,
     started_at = COALESCE(started_at, :now),
     deadline_at = COALESCE(deadline_at, CASE WHEN timeout IS NULL THEN NULL ELSE :now + timeout END),
@@ -55,9 +55,10 @@ RETURNING parent_id, tenant;
 UPDATE baton_jobs
 SET status = :status, error = :error, result = :result, finished_at = :now,
     lease_owner = NULL, lease_expires = NULL, current_step = NULL,
-    progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END
+    progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END,
+    event_seq = event_seq + :events
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING parent_id;
+RETURNING parent_id, event_seq;
 
 -- name: requeue_leased
 UPDATE baton_jobs
@@ -101,8 +102,9 @@ WHERE lease_owner = :owner AND status = 'running' AND id IN (SELECT value FROM j
 SELECT id, lease_token, status FROM baton_jobs WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: start_step
-UPDATE baton_jobs SET current_step = :key
-WHERE id = :id AND lease_token = :token AND status = 'running';
+UPDATE baton_jobs SET current_step = :key, event_seq = event_seq + 1
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING event_seq;
 
 -- name: upsert_step
 INSERT INTO baton_steps (job_id, key, status, result, error, attempts, worker, started_at, finished_at)
@@ -120,8 +122,9 @@ SELECT * FROM baton_steps WHERE job_id = :id ORDER BY CAST(key AS INTEGER), fini
 DELETE FROM baton_steps WHERE job_id = :id AND status != 'succeeded';
 
 -- name: set_progress
-UPDATE baton_jobs SET progress = :progress, progress_message = :message
-WHERE id = :id AND lease_token = :token AND status = 'running';
+UPDATE baton_jobs SET progress = :progress, progress_message = :message, event_seq = event_seq + 1
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING event_seq;
 
 -- name: get_job
 SELECT * FROM baton_jobs WHERE id = :id;
@@ -172,15 +175,13 @@ ON CONFLICT (name) DO UPDATE SET tokens = 0,
 
 -- name: next_due
 SELECT min(t) FROM (
-    SELECT min(run_at) AS t FROM baton_jobs
-    WHERE status = 'queued' AND queue IN (SELECT value FROM json_each(:queues))
+    SELECT min(run_at) AS t FROM baton_jobs WHERE status = 'queued' AND queue = :queue
     UNION ALL
-    SELECT min(lease_expires) FROM baton_jobs
-    WHERE status = 'running' AND queue IN (SELECT value FROM json_each(:queues)));
+    SELECT min(lease_expires) FROM baton_jobs WHERE status = 'running' AND queue = :queue);
 
 -- name: pending
-SELECT count(*) FROM baton_jobs
-WHERE status IN ('queued', 'running', 'waiting') AND queue IN (SELECT value FROM json_each(:queues));
+SELECT count(*) FROM baton_jobs INDEXED BY baton_jobs_queue_status
+WHERE queue = :queue AND status IN ('queued', 'running', 'waiting');
 
 -- name: queue_stats
 SELECT queue,

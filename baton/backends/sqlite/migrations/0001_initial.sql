@@ -36,15 +36,15 @@ CREATE TABLE IF NOT EXISTS baton_jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS baton_jobs_idem ON baton_jobs (tenant, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS baton_jobs_due ON baton_jobs (queue, priority DESC, run_at)
+CREATE INDEX IF NOT EXISTS baton_jobs_due ON baton_jobs (queue, priority DESC, run_at, id)
     WHERE status = 'queued';
-CREATE INDEX IF NOT EXISTS baton_jobs_leases ON baton_jobs (lease_expires)
-    WHERE status = 'running';
-CREATE INDEX IF NOT EXISTS baton_jobs_owner ON baton_jobs (lease_owner)
+CREATE INDEX IF NOT EXISTS baton_jobs_next ON baton_jobs (queue, run_at)
+    WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS baton_jobs_leases ON baton_jobs (queue, lease_expires)
     WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS baton_jobs_parent ON baton_jobs (parent_id, parent_key, parent_index)
     WHERE parent_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS baton_jobs_status ON baton_jobs (status, queue);
+CREATE INDEX IF NOT EXISTS baton_jobs_queue_status ON baton_jobs (queue, status);
 
 CREATE TABLE IF NOT EXISTS baton_steps (
     job_id      TEXT NOT NULL,
