@@ -8,8 +8,14 @@ from importlib import resources
 _HEADER = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 
 
-def load_queries(package: str, filename: str = "queries.sql") -> dict[str, str]:
+def load_queries(
+    package: str, filename: str = "queries.sql", columns: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Queries by name. `{name}` in the text is replaced by `columns[name]` (a column list
+    kept in step with a record class, so rows map to it by position)."""
     text = resources.files(package).joinpath(filename).read_text()
+    for name, value in (columns or {}).items():
+        text = text.replace("{" + name + "}", value)
     parts = _HEADER.split(text)
     queries: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):

@@ -38,8 +38,11 @@ from ..sqlfile import load_queries, migrations
 from .conn import Connection
 from .wake import Waker
 
-Q = load_queries(__package__ or "baton.backends.sqlite")
-_JOB_FIELDS = set(JobRecord.__dataclass_fields__)
+# Job rows are read by position into JobRecord: the queries name its fields in its order.
+_JOB_COLUMNS = tuple(JobRecord.__dataclass_fields__)
+_JOB_SQL = ", ".join(_JOB_COLUMNS)
+_STATUS = {s.value: s for s in Status}
+Q = load_queries(__package__ or "baton.backends.sqlite", columns={"job": _JOB_SQL})
 _STEP_FIELDS = set(StepRecord.__dataclass_fields__)
 
 
@@ -55,9 +58,10 @@ def path_from_url(url: str) -> str:
 
 
 def job_from_row(row: sqlite3.Row) -> JobRecord:
-    data = {k: row[k] for k in _JOB_FIELDS.intersection(row.keys())}
-    data["status"] = Status(data["status"])
-    return JobRecord(**data)
+    """A row whose first columns are `{job}` (see queries.sql), in JobRecord's field order."""
+    job = JobRecord(*row[: len(_JOB_COLUMNS)])
+    job.status = _STATUS[job.status]
+    return job
 
 
 def step_from_row(row: sqlite3.Row) -> StepRecord:
@@ -218,6 +222,10 @@ class SQLiteBackend:
         def op(conn: sqlite3.Connection) -> list[Claimed]:
             now = time.time()
             claimed: list[Claimed] = []
+
+            def params(queue: str) -> dict[str, Any]:
+                return {"now": now, "queue": queue, "n": n}
+
             for queue in queues:
                 lapsed = conn.execute(Q["expired_leases"], {"now": now, "queue": queue, "n": n})
                 for row in lapsed.fetchall():
@@ -226,34 +234,51 @@ class SQLiteBackend:
                     if recovered is not None:
                         step, crashes = recovered
                         claimed.append(self._take(conn, job, worker, lease_for, now, step, crashes))
-            while len(claimed) < n:
-                due = self._due(conn, queues, n - len(claimed), now)
-                if not due:
-                    break
-                for job in due:
-                    if not self._ends_unrun(conn, job, now):
-                        claimed.append(
-                            self._take(
-                                conn, job, worker, lease_for, now, job.crash_step, job.crash_count
-                            )
-                        )
+            for queue in queues:
+                for job in [job_from_row(r) for r in conn.execute(Q["unrunnable"], params(queue))]:
+                    self._end_unrunnable(conn, job, now)
+            if len(claimed) < n:
+                claimed.extend(
+                    self._take_due(conn, queues, n - len(claimed), worker, lease_for, now)
+                )
             return claimed
 
         return await self._conn.write(op)
 
-    @staticmethod
-    def _due(
-        conn: sqlite3.Connection, queues: Sequence[str], n: int, now: float
-    ) -> list[JobRecord]:
-        """The next `n` due jobs across `queues`: highest priority first, then oldest."""
+    def _take_due(
+        self,
+        conn: sqlite3.Connection,
+        queues: Sequence[str],
+        n: int,
+        worker: str,
+        lease_for: float,
+        now: float,
+    ) -> list[Claimed]:
+        """Lease the next `n` due jobs across `queues` in one UPDATE: highest priority
+        first, then oldest."""
         found = [
-            job_from_row(row)
+            tuple(row)
             for queue in queues
             for row in conn.execute(Q["due"], {"now": now, "queue": queue, "n": n})
         ]
+        if not found:
+            return []
         if len(queues) > 1:
-            found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-        return found[:n]
+            found.sort(key=lambda r: (-r[1], r[2], r[0]))
+        ids = json.dumps([r[0] for r in found[:n]])
+        params = {"ids": ids, "owner": worker, "lease_expires": now + lease_for, "now": now}
+        rows = conn.execute(Q["take_batch"], params).fetchall()
+        claimed, events = [], []
+        for row in rows:
+            job = job_from_row(row)
+            data = json.dumps({"worker": worker, "attempt": job.attempts})
+            events.append((job.id, row[-1], "job.claimed", now, data))
+            claimed.append(
+                Claimed(job, Lease(job.id, job.lease_token, worker), job.lease_token == 1)
+            )
+        conn.executemany(Q["insert_event"], events)
+        claimed.sort(key=lambda c: (-c.job.priority, c.job.run_at, c.job.id))
+        return claimed
 
     def _recover(
         self, conn: sqlite3.Connection, job: JobRecord, now: float
@@ -277,16 +302,13 @@ class SQLiteBackend:
             return None
         return step, crashes
 
-    def _ends_unrun(self, conn: sqlite3.Connection, job: JobRecord, now: float) -> bool:
-        """End a due job that must not start (expired, or past its deadline)."""
+    def _end_unrunnable(self, conn: sqlite3.Connection, job: JobRecord, now: float) -> None:
+        """End a queued job that must not start: expired, or past its deadline."""
         if job.expires_at is not None and job.expires_at < now:
             error = {"type": "Expired", "message": "not started before it expired"}
             self._end(conn, job.id, now, Status.EXPIRED, json.dumps(error))
-            return True
-        if job.deadline_at is not None and job.deadline_at < now:
+        else:
             self._end(conn, job.id, now, Status.FAILED, _deadline_error(job))
-            return True
-        return False
 
     def _take(
         self,
@@ -647,7 +669,8 @@ class SQLiteBackend:
             clauses.append("id < ?")
             params.append(filt.before)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        sql = f"SELECT * FROM baton_jobs{where} ORDER BY id DESC LIMIT ?"  # columns are fixed above
+        # only fixed column names are interpolated; every value is a parameter
+        sql = f"SELECT {_JOB_SQL} FROM baton_jobs{where} ORDER BY id DESC LIMIT ?"
         params.append(filt.limit)
         return await self._conn.read(
             lambda conn: [job_from_row(r) for r in conn.execute(sql, params)]

@@ -21,13 +21,33 @@ INSERT INTO baton_events (job_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?);
 
 -- name: due
 -- One queue at a time, so the partial index baton_jobs_due serves it without a sort.
-SELECT * FROM baton_jobs INDEXED BY baton_jobs_due
+SELECT id, priority, run_at FROM baton_jobs INDEXED BY baton_jobs_due
 WHERE status = 'queued' AND queue = :queue AND run_at <= :now
 ORDER BY priority DESC, run_at, id
 LIMIT :n;
 
+-- name: unrunnable
+-- Queued jobs that must end without running: expired, or past their deadline (few: both
+-- columns are NULL for most jobs, and partial indexes hold only the others).
+SELECT {job} FROM baton_jobs INDEXED BY baton_jobs_expiring
+WHERE status = 'queued' AND queue = :queue AND expires_at < :now
+UNION ALL
+SELECT {job} FROM baton_jobs INDEXED BY baton_jobs_deadlines
+WHERE status = 'queued' AND queue = :queue AND deadline_at < :now
+  AND (expires_at IS NULL OR expires_at >= :now);
+
+-- name: take_batch
+UPDATE baton_jobs
+SET status = 'running', lease_owner = :owner, lease_token = lease_token + 1,
+    event_seq = event_seq + 1,
+    lease_expires = :lease_expires, attempts = attempts + (1 - woken), woken = 0,
+    started_at = COALESCE(started_at, :now),
+    deadline_at = COALESCE(deadline_at, CASE WHEN timeout IS NULL THEN NULL ELSE :now + timeout END)
+WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING {job}, event_seq;
+
 -- name: expired_leases
-SELECT * FROM baton_jobs
+SELECT {job} FROM baton_jobs
 WHERE status = 'running' AND lease_expires < :now AND queue = :queue
 ORDER BY lease_expires
 LIMIT :n;
@@ -41,7 +61,7 @@ SET status = 'running', lease_owner = :owner, lease_token = lease_token + 1,
     deadline_at = COALESCE(deadline_at, CASE WHEN timeout IS NULL THEN NULL ELSE :now + timeout END),
     crash_step = :crash_step, crash_count = :crash_count
 WHERE id = :id
-RETURNING *;
+RETURNING {job}, event_seq;
 
 -- name: end_job
 UPDATE baton_jobs
@@ -84,7 +104,7 @@ SELECT count(*) FROM baton_jobs
 WHERE parent_id = :id AND parent_key = :key AND status NOT IN ('succeeded', 'failed', 'cancelled', 'expired');
 
 -- name: children
-SELECT * FROM baton_jobs WHERE parent_id = :id AND parent_key = :key ORDER BY parent_index;
+SELECT {job} FROM baton_jobs WHERE parent_id = :id AND parent_key = :key ORDER BY parent_index;
 
 -- name: unfinished_children
 SELECT id FROM baton_jobs WHERE parent_id = :id AND status IN ('queued', 'running', 'waiting');
@@ -127,7 +147,7 @@ WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING event_seq;
 
 -- name: get_job
-SELECT * FROM baton_jobs WHERE id = :id;
+SELECT {job} FROM baton_jobs WHERE id = :id;
 
 -- name: requeue_ended
 UPDATE baton_jobs

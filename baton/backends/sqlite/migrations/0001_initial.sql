@@ -40,6 +40,10 @@ CREATE INDEX IF NOT EXISTS baton_jobs_due ON baton_jobs (queue, priority DESC, r
     WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS baton_jobs_next ON baton_jobs (queue, run_at)
     WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS baton_jobs_expiring ON baton_jobs (queue, expires_at)
+    WHERE status = 'queued' AND expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS baton_jobs_deadlines ON baton_jobs (queue, deadline_at)
+    WHERE status = 'queued' AND deadline_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS baton_jobs_leases ON baton_jobs (queue, lease_expires)
     WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS baton_jobs_parent ON baton_jobs (parent_id, parent_key, parent_index)
