@@ -98,35 +98,36 @@ class Worker:
             free = cfg.concurrency - self._busy
             if free <= 0:
                 await self._wait(self._slot_freed.wait(), None)
+                await asyncio.sleep(0)  # let jobs finishing in the same tick free theirs too
                 continue
             try:
                 claimed = await rt.backend.claim(self.id, cfg.queues, free, cfg.lease)
             except Exception:  # the store is down or locked: keep the worker, try again
                 log.exception("claim failed; retrying in %.1fs", backoff)
-                await self._wait(asyncio.sleep(backoff), backoff)
+                await self._wait(asyncio.sleep(backoff), backoff, on_slot=False)
                 backoff = min(backoff * 2, cfg.poll * 10)
                 continue
             backoff = 0.1
             for c in claimed:
                 self._start(rt, c)
             if len(claimed) == free:
-                continue
+                continue  # there may be more: claim again as soon as a slot frees
+            # The queues ran dry. Wait for new work, not for our own jobs to end: claiming
+            # again on every finish would be an empty write transaction each time.
             idle = not self._running and not claimed
             if cfg.burst and idle and await rt.backend.pending(cfg.queues) == 0:
                 return
-            if claimed:
-                await asyncio.sleep(0)
-                continue
-            await self._wait(rt.backend.wait_for_work(cfg.queues, cfg.poll), cfg.poll)
+            work = rt.backend.wait_for_work(cfg.queues, cfg.poll)
+            await self._wait(work, cfg.poll, on_slot=cfg.burst)
 
-    async def _wait(self, aw: Awaitable[object], timeout: float | None) -> None:
-        """Wait for `aw`, a freed slot, or the stop signal, whichever comes first."""
+    async def _wait(
+        self, aw: Awaitable[object], timeout: float | None, on_slot: bool = True
+    ) -> None:
+        """Wait for `aw`, the stop signal or (if `on_slot`) a freed slot, whichever is first."""
         self._slot_freed.clear()
-        waiters = [
-            asyncio.ensure_future(aw),
-            asyncio.ensure_future(self._slot_freed.wait()),
-            asyncio.ensure_future(self._stopping.wait()),
-        ]
+        waiters = [asyncio.ensure_future(aw), asyncio.ensure_future(self._stopping.wait())]
+        if on_slot:
+            waiters.append(asyncio.ensure_future(self._slot_freed.wait()))
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
