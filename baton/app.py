@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
 from . import codec
 from .backends import Backend, open_backend, resolve_url
@@ -25,8 +25,11 @@ from .engine.registry import (
 from .errors import JobFailed, JobNotFound, UnknownPipeline
 from .ids import uuid7
 from .job import Job
-from .models import JobFilter, JobRecord, NewJob, Status
+from .models import Event, JobFilter, JobRecord, NewJob, Status
 from .retry import Retry
+
+if TYPE_CHECKING:
+    from .engine.context import Context
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -157,6 +160,23 @@ class App:
             return item
 
         return register(fn) if fn is not None else register
+
+    @overload
+    def pipeline(
+        self, fn: Callable[Concatenate[Context, P], Coroutine[Any, Any, R]], /
+    ) -> Pipeline[P, R]: ...
+    @overload
+    def pipeline(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        timeout: float | None = None,
+        priority: int = 0,
+        max_crashes: int = 3,
+    ) -> _PipelineDecorator: ...
 
     def pipeline(
         self,
@@ -311,7 +331,7 @@ class App:
         raise_on_failure: bool = False,
         tenant: str | None = None,
     ) -> Job:
-        """Wait until the job ends (polling its event log with backoff) and return it."""
+        """Wait until the job ends (polling it with backoff, 5 ms growing to 250 ms)."""
         backend = await self.backend()
         pause = 0.005
         async with asyncio.timeout(timeout):
@@ -326,6 +346,15 @@ class App:
                     return job
                 await asyncio.sleep(pause)
                 pause = min(pause * 1.5, 0.25)
+
+    async def events(
+        self, job_id: str, *, after: int = 0, limit: int = 1000, tenant: str | None = None
+    ) -> list[Event]:
+        """The job's event log from `after` on: what the live stream and the audit trail show."""
+        backend = await self.backend()
+        if tenant is not None and await backend.get_job(job_id, tenant) is None:
+            raise JobNotFound(f"no job {job_id}")
+        return await backend.events(job_id, after, limit)
 
     async def cancel(self, job_id: str, *, tenant: str | None = None) -> Job:
         backend = await self.backend()
@@ -363,7 +392,7 @@ class App:
         return Job.from_record(rec, result, steps, created)
 
 
-class _StepDecorator:
+class _StepDecorator(Protocol):
     @overload
     def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Step[P, R]: ...
     @overload
@@ -371,7 +400,13 @@ class _StepDecorator:
     def __call__(self, fn: Any, /) -> Any: ...
 
 
-class _TaskDecorator:
+class _PipelineDecorator(Protocol):
+    def __call__(
+        self, fn: Callable[Concatenate[Context, P], Coroutine[Any, Any, R]], /
+    ) -> Pipeline[P, R]: ...
+
+
+class _TaskDecorator(Protocol):
     @overload
     def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> Task[P, R]: ...
     @overload

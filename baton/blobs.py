@@ -40,9 +40,11 @@ class BlobStore:
 
     def wrap(self, text: str) -> str:
         """Store `text` as a blob when it is over the threshold; return what to checkpoint."""
-        if len(text) <= self.threshold:
+        if len(text) <= self.threshold // 4:  # utf-8: at most 4 bytes a character
             return text
         data = text.encode()
+        if len(data) <= self.threshold:
+            return text
         digest = hashlib.sha256(data).hexdigest()
         self._put(digest, data)
         return json.dumps({REF_KEY: f"sha256:{digest}", "size": len(data)})

@@ -14,22 +14,7 @@ from typing import Any
 
 from .errors import NonDeterminismError, PayloadError, Permanent
 
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-TRANSIENT = (TimeoutError, ConnectionError)
-_TRANSIENT_NAMES = frozenset(
-    {
-        "TimeoutException",
-        "TransportError",
-        "ConnectError",
-        "ReadTimeout",
-        "ConnectTimeout",
-        "RemoteProtocolError",
-        "ReadError",
-        "WriteError",
-        "PoolTimeout",
-        "NetworkError",
-    }
-)
+RETRYABLE_4XX = frozenset({408, 425, 429})  # timeout, too early, too many requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +79,19 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def is_retryable(exc: BaseException, policy: Retry) -> bool:
+    """Permanent errors never; then `give_up_on`, then `retry_on` (which narrows all else);
+    then an HTTP error by its status: 5xx, 408, 425 and 429 yes, other 4xx no. Timeouts
+    and connection errors are plain exceptions: retried under the default policy."""
     if isinstance(exc, Permanent | PayloadError | NonDeterminismError):
         return False
     if policy.give_up_on and isinstance(exc, policy.give_up_on):
         return False
+    if not isinstance(exc, policy.retry_on):
+        return False
     status = http_status(exc)
     if status is not None:
-        return status in RETRYABLE_STATUS
-    if isinstance(exc, TRANSIENT) or type(exc).__name__ in _TRANSIENT_NAMES:
-        return True
-    return isinstance(exc, policy.retry_on)
+        return status >= 500 or status in RETRYABLE_4XX
+    return True
 
 
 def describe(exc: BaseException) -> dict[str, Any]:

@@ -57,8 +57,11 @@ class Step(Generic[P, R]):
         self.name = name
         self.options = options
         self.is_async = inspect.iscoroutinefunction(fn)
-        if options.executor == "process" and self.is_async:
-            raise ValueError(f"step {name}: executor='process' needs a plain (sync) function")
+        if options.executor in ("process", "thread") and self.is_async:
+            raise ValueError(
+                f"step {name}: executor={options.executor!r} needs a plain (sync) function; "
+                "async steps run on the event loop"
+            )
         if options.executor == "async" and not self.is_async:
             self.options = _replace(options, executor="thread")
         self.sig = Signature(fn)

@@ -86,3 +86,15 @@ async def test_process_steps_run_in_child_processes(backend_url: str, run_burst)
     assert done.result == [0, 1, 4, 9]
     assert died.status == baton.Status.FAILED
     assert died.error is not None and died.error["type"] == "ProcessDied"
+
+
+async def test_expiry_only_applies_before_the_first_start(app: baton.App, run_burst) -> None:
+    @app.pipeline
+    async def naps(ctx: baton.Context) -> str:
+        await ctx.sleep(0.3)  # back in the queue after `expires` has passed
+        return "woke"
+
+    job = await naps.enqueue(expires=0.1)
+    await run_burst(app)
+    done = await app.get_job(job.id)
+    assert done.status == baton.Status.SUCCEEDED and done.result == "woke"

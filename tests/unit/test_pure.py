@@ -136,3 +136,18 @@ async def _async_fn() -> None:
 def test_current_step_outside_a_step() -> None:
     with pytest.raises(RuntimeError, match="outside a running step"):
         baton.current_step()
+
+
+def test_retry_on_narrows_everything_and_all_5xx_are_transient() -> None:
+    only_keys = Retry(retry_on=(KeyError,))
+    assert not is_retryable(_http_error(503), only_keys)
+    assert not is_retryable(TimeoutError(), only_keys)
+    assert is_retryable(KeyError("k"), only_keys)
+    assert is_retryable(_http_error(507), Retry())
+    assert not is_retryable(_http_error(503), Retry(give_up_on=(httpx.HTTPStatusError,)))
+
+
+def test_async_step_cannot_ask_for_a_thread() -> None:
+    app = baton.App("sqlite:///unused.db")
+    with pytest.raises(ValueError, match="async steps run on the event loop"):
+        app.step(executor="thread")(_async_fn)

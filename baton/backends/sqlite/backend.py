@@ -227,8 +227,11 @@ class SQLiteBackend:
                 return {"now": now, "queue": queue, "n": n}
 
             for queue in queues:
-                lapsed = conn.execute(Q["expired_leases"], {"now": now, "queue": queue, "n": n})
-                for row in lapsed.fetchall():
+                room = n - len(claimed)
+                if room <= 0:
+                    break
+                lapsed = {"now": now, "queue": queue, "n": room}
+                for row in conn.execute(Q["expired_leases"], lapsed).fetchall():
                     job = job_from_row(row)
                     recovered = self._recover(conn, job, now)
                     if recovered is not None:
@@ -304,7 +307,7 @@ class SQLiteBackend:
 
     def _end_unrunnable(self, conn: sqlite3.Connection, job: JobRecord, now: float) -> None:
         """End a queued job that must not start: expired, or past its deadline."""
-        if job.expires_at is not None and job.expires_at < now:
+        if job.expires_at is not None and job.expires_at < now and job.started_at is None:
             error = {"type": "Expired", "message": "not started before it expired"}
             self._end(conn, job.id, now, Status.EXPIRED, json.dumps(error))
         else:

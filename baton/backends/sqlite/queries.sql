@@ -30,11 +30,11 @@ LIMIT :n;
 -- Queued jobs that must end without running: expired, or past their deadline (few: both
 -- columns are NULL for most jobs, and partial indexes hold only the others).
 SELECT {job} FROM baton_jobs INDEXED BY baton_jobs_expiring
-WHERE status = 'queued' AND queue = :queue AND expires_at < :now
+WHERE status = 'queued' AND queue = :queue AND expires_at < :now AND started_at IS NULL
 UNION ALL
 SELECT {job} FROM baton_jobs INDEXED BY baton_jobs_deadlines
 WHERE status = 'queued' AND queue = :queue AND deadline_at < :now
-  AND (expires_at IS NULL OR expires_at >= :now);
+  AND (expires_at IS NULL OR expires_at >= :now OR started_at IS NOT NULL);
 
 -- name: take_batch
 UPDATE baton_jobs
