@@ -27,6 +27,7 @@ from .ids import uuid7
 from .job import Job
 from .models import Event, JobFilter, JobRecord, NewJob, Status
 from .retry import Retry
+from .schedule import Schedule
 
 if TYPE_CHECKING:
     from .engine.context import Context
@@ -130,6 +131,9 @@ class App:
         executor: str | None = None,
         priority: int = 0,
         max_crashes: int = 3,
+        fallback: list[Step[Any, Any]] | None = None,
+        schedule: str | None = None,
+        timezone: str = "UTC",
     ) -> _TaskDecorator: ...
 
     def task(
@@ -147,12 +151,20 @@ class App:
         executor: str | None = None,
         priority: int = 0,
         max_crashes: int = 3,
+        fallback: list[Step[Any, Any]] | None = None,
+        schedule: str | None = None,
+        timezone: str = "UTC",
     ) -> Any:
         """Declare a task: a background job of one step, with the step's retries and limits."""
         options = _step_options(
-            retry, timeout, concurrency, concurrency_key, rate_limit, executor, None
+            retry, timeout, concurrency, concurrency_key, rate_limit, executor, fallback
         )
-        job = EnqueueOptions(queue=queue, priority=priority, max_crashes=max_crashes)
+        job = EnqueueOptions(
+            queue=queue,
+            priority=priority,
+            max_crashes=max_crashes,
+            schedule=Schedule(schedule, timezone) if schedule else None,
+        )
 
         def register(f: Callable[..., Any]) -> Task[Any, Any]:
             item: Task[Any, Any] = Task(self, f, name or f.__name__, options, job)
@@ -176,6 +188,8 @@ class App:
         timeout: float | None = None,
         priority: int = 0,
         max_crashes: int = 3,
+        schedule: str | None = None,
+        timezone: str = "UTC",
     ) -> _PipelineDecorator: ...
 
     def pipeline(
@@ -188,10 +202,20 @@ class App:
         timeout: float | None = None,
         priority: int = 0,
         max_crashes: int = 3,
+        schedule: str | None = None,
+        timezone: str = "UTC",
     ) -> Any:
-        """Declare a pipeline: `async def p(ctx: baton.Context, ...)` orchestrating steps."""
+        """Declare a pipeline: `async def p(ctx: baton.Context, ...)` orchestrating steps.
+
+        `schedule` (cron syntax, read in `timezone`) enqueues a run at every tick, exactly
+        once per tick however many workers serve `queue`.
+        """
         options = EnqueueOptions(
-            queue=queue, timeout=timeout, max_crashes=max_crashes, priority=priority
+            queue=queue,
+            timeout=timeout,
+            max_crashes=max_crashes,
+            priority=priority,
+            schedule=Schedule(schedule, timezone) if schedule else None,
         )
 
         def register(f: Callable[..., Any]) -> Pipeline[Any, Any]:

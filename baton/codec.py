@@ -56,6 +56,12 @@ class Signature:
             params = params[1:]
         self._sig = sig.replace(parameters=params)
         self.params = {p.name: hints.get(p.name, Any) for p in params}
+        self.required = [
+            p.name
+            for p in params
+            if p.default is inspect.Parameter.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
         self.returns = hints.get("return", Any)
         self.name = getattr(fn, "__qualname__", repr(fn))
 

@@ -18,12 +18,15 @@ import socket
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from .engine.registry import enqueue_options_of
 from .engine.runner import outcome_of
 from .engine.runtime import Runtime
 from .errors import LeaseLost
 from .models import Claimed, Lease, Release
+from .schedule import MISFIRE_GRACE
 
 if TYPE_CHECKING:
     from .app import App
@@ -75,7 +78,11 @@ class Worker:
             if item is not None:
                 item.sig.warm()
         rt = Runtime(self.app, backend, self.app.blobs, self.id, self.config.process_pool_size)
-        helpers = [asyncio.create_task(self._heartbeat(rt)), asyncio.create_task(self._watch(rt))]
+        helpers = [
+            asyncio.create_task(self._heartbeat(rt)),
+            asyncio.create_task(self._watch(rt)),
+            asyncio.create_task(self._schedule()),
+        ]
         try:
             await self._loop(rt)
         finally:
@@ -185,6 +192,32 @@ class Worker:
                 self._cancel(lost, "lost")
             except Exception:
                 log.exception("lease check failed; retrying")
+
+    async def _schedule(self) -> None:
+        """Enqueue every tick of the scheduled pipelines on our queues. Each tick's key is
+        the tick, so every worker may try and exactly one job results."""
+        items = [
+            (item, opts.schedule)
+            for item in self.app.registry.pipelines()
+            if (opts := enqueue_options_of(item)).schedule is not None
+            and opts.queue in self.config.queues
+        ]
+        if not items:
+            return
+        done: dict[str, datetime] = {}
+        while True:
+            now = datetime.now(UTC)
+            for item, sched in items:
+                tick = sched.previous(now)
+                if now - tick > MISFIRE_GRACE or done.get(item.name) == tick:
+                    continue
+                try:
+                    await self.app.enqueue(item, idempotency_key=sched.key(item.name, tick))
+                    done[item.name] = tick
+                except Exception:
+                    log.exception("could not enqueue %s for %s; will retry", item.name, tick)
+            wake = min(sched.next(now) for _, sched in items)
+            await asyncio.sleep(min(60.0, max(0.01, (wake - datetime.now(UTC)).total_seconds())))
 
     def _cancel(self, job_ids: list[str], reason: str) -> None:
         for job_id in job_ids:

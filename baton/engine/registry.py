@@ -14,6 +14,7 @@ from ..codec import Signature
 from ..limits import parse_rate
 from ..models import Permit
 from ..retry import Retry
+from ..schedule import Schedule
 
 if TYPE_CHECKING:
     from ..app import App
@@ -44,6 +45,7 @@ class EnqueueOptions:
     timeout: float | None = None
     max_crashes: int = 3
     priority: int = 0
+    schedule: Schedule | None = None
 
 
 class Step(Generic[P, R]):
@@ -96,6 +98,7 @@ class Pipeline(Generic[P, R]):
         self.name = name
         self.options = options
         self.sig = Signature(fn, skip_first=True)
+        _check_schedulable(name, self.sig, options)
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     async def enqueue(
@@ -139,6 +142,7 @@ class Task(Step[P, R]):
     ) -> None:
         super().__init__(app, fn, name, options)
         self.job_options = job
+        _check_schedulable(name, self.sig, job)
 
     enqueue = Pipeline.enqueue
     enqueue_sync = Pipeline.enqueue_sync
@@ -176,6 +180,14 @@ def enqueue_options_of(item: Runnable) -> EnqueueOptions:
     if isinstance(item, Task):
         return item.job_options
     return EnqueueOptions()
+
+
+def _check_schedulable(name: str, sig: Signature, options: EnqueueOptions) -> None:
+    if options.schedule is not None and sig.required:
+        raise ValueError(
+            f"{name} runs on a schedule, so it cannot take required arguments "
+            f"({', '.join(sig.required)})"
+        )
 
 
 def _permits(name: str, options: StepOptions) -> Sequence[Permit]:
