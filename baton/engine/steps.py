@@ -49,71 +49,71 @@ async def execute(
     while True:
         attempt += 1
         await _acquire(rt, lease, step, args)
-        if announce:
-            # Awaited, not pipelined: if this step takes the worker down before the write
-            # lands, the crash would be charged to the previous step.
-            await rt.backend.start_step(lease, key)
-        started = time.time()
-        first_start = first_start or started
-        token = set_current(StepContext(lease.job_id, key, attempt, tenant))
         try:
-            value = await _invoke(rt, step, args, StepContext(lease.job_id, key, attempt, tenant))
+            if announce:
+                # Awaited, not pipelined: if this step takes the worker down before the
+                # write lands, the crash would be charged to the previous step.
+                await rt.backend.start_step(lease, key)
+            first_start = first_start or time.time()
+            info = StepContext(lease.job_id, key, attempt, tenant)
+            token = set_current(info)
+            try:
+                value = await _invoke(rt, step, args, info)
+                if isinstance(value, _Raw):  # already JSON, from a child process
+                    text, value = str(value), step.sig.decode_result(str(value))
+                else:  # a result that cannot be stored is this step's error, not the worker's
+                    text = codec.encode(value, f"result of step {step.name}")
+            finally:
+                reset_current(token)
         except Exception as exc:
-            await _release(rt, lease, step, args)
-            remote = exc if isinstance(exc, RemoteError) else None
-            wait_hint = remote.retry_after if remote else retry_after(exc)
-            status = remote.info.get("http_status") if remote else http_status(exc)
-            if wait_hint and status == 429:
-                for permit in step.permits:
-                    if permit.kind == "rate":
-                        await rt.backend.pause_rate(permit.name, float(wait_hint))
-            error = describe(exc) | {"step": key, "attempt": attempt}
-            if remote:
-                error.update({k: v for k, v in remote.info.items() if k in _REMOTE_FIELDS})
-            retryable = remote.retryable if remote else is_retryable(exc, policy)
-            if retryable and attempt < policy.attempts:
-                delay = policy.delay(attempt, wait_hint)
-                rec = StepRecord(
-                    key,
-                    "retrying",
-                    error=json.dumps(error),
-                    attempts=attempt,
-                    worker=lease.owner,
-                    started_at=first_start,
-                )
-                if delay > policy.inline_max:
-                    raise Suspend(RetryAt(delay, step=rec)) from None
-                await rt.backend.save_step(lease, rec)
-                await asyncio.sleep(delay)
-                continue
-            return StepResult(
-                False,
-                StepRecord(
-                    key,
-                    "failed",
-                    error=json.dumps(error),
-                    attempts=attempt,
-                    worker=lease.owner,
-                    started_at=first_start,
-                ),
+            error, retryable, wait_hint = await _classify(rt, step, exc, key, attempt)
+            rec = StepRecord(
+                key,
+                "failed",
+                error=json.dumps(error),
+                attempts=attempt,
+                worker=lease.owner,
+                started_at=first_start,
             )
+            if not retryable or attempt >= policy.attempts:
+                return StepResult(False, rec)
+            rec.status = "retrying"
+            delay = policy.delay(attempt, wait_hint)
+            if delay > policy.inline_max:
+                raise Suspend(RetryAt(delay, step=rec)) from None
+            await rt.backend.save_step(lease, rec)
+            await asyncio.sleep(delay)
+            continue
         finally:
-            reset_current(token)
-        await _release(rt, lease, step, args)
-        text = (
-            value if isinstance(value, _Raw) else codec.encode(value, f"result of step {step.name}")
-        )
+            await _release(rt, lease, step, args)
         rec = StepRecord(
             key,
             "succeeded",
-            result=rt.blobs.wrap(str(text)),
+            result=rt.blobs.wrap(text),
             attempts=attempt,
             worker=lease.owner,
-            started_at=started if first_start is None else first_start,
+            started_at=first_start,
         )
-        if isinstance(value, _Raw):
-            value = step.sig.decode_result(str(value))
         return StepResult(True, rec, value)
+
+
+async def _classify(
+    rt: Runtime, step: Step[Any, Any], exc: Exception, key: str, attempt: int
+) -> tuple[dict[str, Any], bool, float | None]:
+    """(error record, retryable?, Retry-After seconds). A 429 with Retry-After also pauses
+    the step's rate bucket for the whole fleet."""
+    remote = exc if isinstance(exc, RemoteError) else None
+    wait_hint = remote.retry_after if remote else retry_after(exc)
+    status = remote.info.get("http_status") if remote else http_status(exc)
+    if wait_hint and status == 429:
+        for permit in step.permits:
+            if permit.kind == "rate":
+                await rt.backend.pause_rate(permit.name, float(wait_hint))
+    error = describe(exc) | {"step": key, "attempt": attempt}
+    if remote:
+        error.update({k: v for k, v in remote.info.items() if k in _REMOTE_FIELDS})
+    retryable = remote.retryable if remote else is_retryable(exc, step.options.retry)
+    return error, retryable, wait_hint
 
 
 _REMOTE_FIELDS = ("type", "message", "traceback", "http_status")

@@ -162,3 +162,24 @@ async def test_input_that_does_not_match_the_type_hints_fails_the_job(
     assert failed.error is not None and failed.error["type"] == "InvalidInput"
     assert "n" in failed.error["message"]
     assert (await app.get_job(good.id)).result == 5
+
+
+async def test_a_result_that_cannot_be_stored_fails_that_job_only(
+    app: baton.App, run_burst
+) -> None:
+    @app.task
+    async def returns_junk() -> object:
+        return object()
+
+    @app.task
+    async def fine() -> int:
+        return 1
+
+    bad = await returns_junk.enqueue()
+    good = await fine.enqueue()
+    await run_burst(app)
+    failed = await app.get_job(bad.id)
+    assert failed.status == baton.Status.FAILED
+    assert failed.error is not None and failed.error["type"] == "PayloadError"
+    assert failed.attempts == 1  # not retried, not left for a lease to lapse
+    assert (await app.get_job(good.id)).result == 1
