@@ -66,6 +66,15 @@ def worker(
             "handed back to other workers.",
         ),
     ] = 30.0,
+    process_pool: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Child processes for executor='process' steps, per worker process "
+            "(default: one per CPU).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Log warnings and errors only.")] = False,
 ) -> None:
     """Run workers for APP: claim jobs, run them, save each step's result."""
@@ -77,7 +86,12 @@ def worker(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     config = WorkerConfig(
-        queues=names, concurrency=concurrency, lease=lease, grace=grace, burst=burst
+        queues=names,
+        concurrency=concurrency,
+        lease=lease,
+        grace=grace,
+        burst=burst,
+        process_pool_size=process_pool,
     )
     if processes > 1:
         with errors():
@@ -91,6 +105,8 @@ def child_args(app: str, config: WorkerConfig, quiet: bool) -> list[str]:
     """The `baton worker` arguments of one child process: the same flags, one process."""
     args = [app, "--concurrency", str(config.concurrency), "--queues", ",".join(config.queues)]
     args += ["--lease", str(config.lease), "--grace", str(config.grace)]
+    if config.process_pool_size is not None:
+        args += ["--process-pool", str(config.process_pool_size)]
     return args + ["--burst"] * config.burst + ["--quiet"] * quiet
 
 

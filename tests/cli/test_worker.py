@@ -137,6 +137,8 @@ def test_child_args_repeat_every_flag_but_processes() -> None:
         "m:app", "--concurrency", "3", "--queues", "a,b", "--lease", "5", "--grace", "0.5",
         "--burst", "--quiet",
     ]  # fmt: skip
+    pooled = baton.WorkerConfig(process_pool_size=2)
+    assert child_args("m:app", pooled, quiet=False)[-2:] == ["--process-pool", "2"]
 
 
 async def _all_running(app: baton.App, jobs: list[baton.Job]) -> bool:
