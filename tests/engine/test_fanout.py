@@ -112,3 +112,18 @@ async def test_durable_sleep_parks_the_job_not_the_worker(app: baton.App, second
     assert oj.finished_at is not None and sj.finished_at is not None
     assert oj.finished_at < sj.finished_at  # one slot, yet the other job ran meanwhile
     assert (sj.finished_at - sj.created_at).total_seconds() >= seconds
+
+
+async def test_map_over_nothing_returns_an_empty_list(app: baton.App, run_burst) -> None:
+    @app.step
+    async def never(x: int) -> int:
+        raise AssertionError("no item, no call")
+
+    @app.pipeline
+    async def fan(ctx: baton.Context) -> list[int]:
+        return await ctx.map(never, [])
+
+    job = await fan.enqueue()
+    await run_burst(app)
+    done = await app.get_job(job.id)
+    assert done.status == baton.Status.SUCCEEDED and done.result == []
