@@ -69,7 +69,7 @@ SET status = :status, error = COALESCE(:error, error), result = COALESCE(:result
     finished_at = :now, lease_owner = NULL, lease_expires = NULL,
     progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END
 WHERE id = :id
-RETURNING parent_id, tenant;
+RETURNING parent_id, tenant, queue, priority, callback_url;
 
 -- name: end_leased
 UPDATE baton_jobs
@@ -78,7 +78,7 @@ SET status = :status, error = :error, result = :result, finished_at = :now,
     progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END,
     event_seq = event_seq + :events
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING parent_id, event_seq;
+RETURNING parent_id, event_seq, tenant, queue, priority, callback_url;
 
 -- name: requeue_leased
 UPDATE baton_jobs
