@@ -705,7 +705,7 @@ class SQLiteBackend:
 
         return await self._conn.read(op)
 
-    async def queue_stats(self) -> list[QueueStats]:
+    async def queue_stats(self, tenant: str | None = None) -> list[QueueStats]:
         def op(conn: sqlite3.Connection) -> list[QueueStats]:
             now = time.time()
             return [
@@ -716,8 +716,11 @@ class SQLiteBackend:
                     r["waiting"],
                     r["failed"],
                     None if r["oldest"] is None else now - r["oldest"],
+                    r["succeeded"],
+                    r["cancelled"],
+                    r["expired"],
                 )
-                for r in conn.execute(Q["queue_stats"], {"now": now})
+                for r in conn.execute(Q["queue_stats"], {"now": now, "tenant": tenant})
             ]
 
         return await self._conn.read(op)

@@ -209,5 +209,10 @@ SELECT queue,
        sum(status = 'running') AS running,
        sum(status = 'waiting') AS waiting,
        sum(status = 'failed') AS failed,
+       sum(status = 'succeeded') AS succeeded,
+       sum(status = 'cancelled') AS cancelled,
+       sum(status = 'expired') AS expired,
        min(CASE WHEN status = 'queued' AND run_at <= :now THEN run_at END) AS oldest
-FROM baton_jobs GROUP BY queue ORDER BY queue;
+FROM baton_jobs
+WHERE :tenant IS NULL OR tenant = :tenant
+GROUP BY queue ORDER BY queue;
