@@ -28,6 +28,8 @@ from .job import Job
 from .models import Event, JobFilter, JobRecord, NewJob, Status
 from .retry import Retry
 from .schedule import Schedule
+from .webhooks import WebhookConfig, check_callback_url
+from .webhooks import register as register_webhooks
 
 if TYPE_CHECKING:
     from .engine.context import Context
@@ -51,6 +53,7 @@ class App:
         name: str | None = None,
         blobs: str | None = None,
         blob_threshold: int = DEFAULT_THRESHOLD,
+        webhooks: WebhookConfig | None = None,
     ) -> None:
         self.url = resolve_url(url)
         self.name = name or "baton"
@@ -62,6 +65,8 @@ class App:
         self._open_lock = threading.Lock()
         self._migrated = False
         self._sync: _SyncRunner | None = None
+        self.webhooks = webhooks or WebhookConfig()
+        register_webhooks(self, self.webhooks)
 
     # --- declaring ----------------------------------------------------------------------
 
@@ -280,6 +285,8 @@ class App:
         item = self._resolve(target)
         opts = enqueue_options_of(item)
         text = item.sig.encode_args(args, kwargs or {})
+        if callback_url is not None:
+            check_callback_url(callback_url, self.webhooks)
         spec = NewJob(
             id=uuid7(),
             pipeline=item.name,
