@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 import baton
+from tests.redis_store import redis_url
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     kind = request.param
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
-    raise AssertionError(kind)
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
+    elif kind == "redis":
+        with redis_url() as url:
+            yield url
+    else:
+        raise AssertionError(kind)
 
 
 @pytest.fixture

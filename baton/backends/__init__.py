@@ -21,7 +21,15 @@ def open_backend(url: str) -> Backend:
         from .sqlite import SQLiteBackend
 
         return SQLiteBackend(url)
-    if scheme in ("postgres", "postgresql", "redis", "rediss"):
+    if scheme in ("redis", "rediss"):
+        try:
+            from .redis import RedisBackend
+        except ImportError as exc:  # the driver is an extra
+            raise ConfigError(
+                f"the Redis backend needs redis-py: pip install 'baton[redis]' ({exc})"
+            ) from None
+        return RedisBackend(url)
+    if scheme in ("postgres", "postgresql"):
         raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
     raise ConfigError(
         f"unknown database URL {redact(url)!r}: expected sqlite:///path, postgresql://… "
