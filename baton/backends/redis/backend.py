@@ -22,9 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -52,6 +50,7 @@ from ...models import (
 from .. import redact
 from . import codec
 from .config import parse_url
+from .conn import Clients
 from .scripts import Scripts
 from .wake import Waker
 
@@ -71,20 +70,10 @@ class RedisBackend:
         self.config = parse_url(url)
         self.prefix = self.config.prefix
         try:
-            self._client: aioredis.Redis = aioredis.Redis.from_url(
-                self.config.client_url,
-                decode_responses=True,
-                socket_connect_timeout=5.0,
-                socket_timeout=30.0,
-                retry=Retry(NoBackoff(), 0),  # we retry, knowing which writes may be replayed
-            )
+            self._clients = Clients(self.config.client_url, self.prefix)
+            self._clients_check()
         except ValueError as exc:
             raise ConfigError(f"bad Redis URL {redact(url)!r}: {exc}") from None
-        # redis-py's reply types are unions of bytes and str; with decode_responses they are
-        # str, so reads go through an untyped view of the same client
-        self._r: Any = self._client
-        self._scripts = Scripts(self._client, self.prefix)
-        self._waker = Waker(self._client, self.prefix)
         self._next_purge = 0.0
 
     def describe(self) -> dict[str, Any]:
@@ -96,6 +85,22 @@ class RedisBackend:
         }
 
     # --- plumbing ---------------------------------------------------------------------
+
+    def _clients_check(self) -> None:
+        """Let redis-py parse the URL now, so a bad one fails at open, not at first use."""
+        ConnectionPool.from_url(self.config.client_url)
+
+    @property
+    def _r(self) -> Any:
+        return self._clients.here().r
+
+    @property
+    def _scripts(self) -> Scripts:
+        return self._clients.here().scripts
+
+    @property
+    def _waker(self) -> Waker:
+        return self._clients.here().waker
 
     def _unavailable(self, exc: BaseException) -> BackendUnavailable:
         return BackendUnavailable(
@@ -145,10 +150,10 @@ class RedisBackend:
 
     async def migrate(self) -> None:
         """Nothing to create (keys appear as they are written); checks the server."""
-        await self._call(self._client.ping)
-        await self._call(lambda: self._client.set(self._key("schema"), "1"))
+        await self._call(self._r.ping)
+        await self._call(lambda: self._r.set(self._key("schema"), "1"))
         try:
-            policy = (await self._client.config_get("maxmemory-policy")).get("maxmemory-policy")
+            policy = (await self._r.config_get("maxmemory-policy")).get("maxmemory-policy")
         except RedisError:  # CONFIG is often disabled on managed Redis: cannot tell
             return
         if policy and policy != "noeviction":
@@ -159,8 +164,7 @@ class RedisBackend:
             )
 
     async def aclose(self) -> None:
-        await self._waker.aclose()
-        await self._client.aclose()
+        await self._clients.aclose()
 
     # --- producers --------------------------------------------------------------------
 
