@@ -4,6 +4,11 @@ that prefix's keys deleted afterwards (never FLUSHDB: other people's keys live t
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,3 +55,51 @@ def redis_url(**params: str) -> Iterator[str]:
         yield f"redis://{HOST}:{PORT}/{DB}?{query}"
     finally:
         delete_prefix(prefix)
+
+
+class PrivateRedis:
+    """A redis-server of our own (AOF, fsync on every write) on a free loopback port, in a
+    temp dir, for tests that kill and restart it. Skips (or fails in CI) without the binary."""
+
+    def __init__(self, folder: str) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            message = "redis-server is not installed (needed for the restart test)"
+            if os.environ.get("BATON_REQUIRE_SERVERS") == "1":
+                pytest.fail(f"{message} and BATON_REQUIRE_SERVERS=1")
+            pytest.skip(message)
+        self.folder = folder
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0?prefix=baton_t_restart:"
+
+    def start(self) -> None:
+        args = [
+            str(self.binary),
+            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder,
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--logfile", os.path.join(self.folder, "redis.log"),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise AssertionError("the private redis-server did not come up") from None
+                time.sleep(0.02)
+        client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None

@@ -198,12 +198,23 @@ class RedisBackend:
 
     async def _maybe_purge(self) -> None:
         """The retention sweep, at most every PURGE_EVERY seconds per instance."""
-        retention = self.config.retention
-        if retention is None or time.monotonic() < self._next_purge:
+        if self.config.retention is None or time.monotonic() < self._next_purge:
             return
         self._next_purge = time.monotonic() + PURGE_EVERY
-        while await self._run("purge", repr(retention), PURGE_BATCH) >= PURGE_BATCH:
-            pass
+        await self.purge()
+
+    async def purge(self) -> int:
+        """Delete the ended root jobs older than the retention period, with their children,
+        steps, events and idempotency keys; return how many jobs went. Claims call it every
+        minute or so; it is public for tests and for a cron job on a queue without workers."""
+        if self.config.retention is None:
+            return 0
+        total = 0
+        while True:
+            deleted = int(await self._run("purge", repr(self.config.retention), PURGE_BATCH))
+            total += deleted
+            if deleted < PURGE_BATCH:
+                return total
 
     async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
         if not leases:
