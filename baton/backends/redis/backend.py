@@ -191,7 +191,7 @@ class RedisBackend:
         rows = await self._run("claim", worker, n, repr(float(lease_for)), *queues)
         claimed = []
         for row in rows:
-            job = codec.job_from_hash(codec.pairs(row))
+            job = codec.job_from_values(row)
             lease = Lease(job.id, job.lease_token, worker)
             claimed.append(Claimed(job, lease, fresh=job.lease_token == 1))
         return claimed

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...models import Event, JobRecord, NewJob, Status, StepRecord
 
-_FIELDS = tuple(JobRecord.__dataclass_fields__)
+FIELDS = tuple(JobRecord.__dataclass_fields__)
 _INTS = frozenset(
     {"priority", "attempts", "parent_index", "max_crashes", "lease_token", "crash_count"}
 )
@@ -40,7 +40,7 @@ def pairs(flat: Sequence[Any]) -> dict[str, str]:
 
 def job_from_hash(h: dict[str, str]) -> JobRecord:
     kw: dict[str, Any] = {}
-    for name in _FIELDS:
+    for name in FIELDS:
         value = h.get(name)
         if value is None:
             continue
@@ -52,6 +52,11 @@ def job_from_hash(h: dict[str, str]) -> JobRecord:
             kw[name] = value
     kw["status"] = _STATUS[h["status"]]
     return JobRecord(**kw)
+
+
+def job_from_values(values: Sequence[str | None]) -> JobRecord:
+    """A job read by HMGET of FIELDS (what the scripts return): values in that order."""
+    return job_from_hash({k: v for k, v in zip(FIELDS, values, strict=True) if v is not None})
 
 
 def new_job_data(job: NewJob) -> dict[str, Any]:

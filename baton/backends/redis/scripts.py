@@ -15,6 +15,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from .codec import FIELDS
+
 PRELUDE = ("common.lua", "sha256.lua", "lifecycle.lua")
 NAMES = (
     "enqueue",
@@ -42,7 +44,9 @@ def _read(name: str) -> str:
 
 @cache
 def sources() -> dict[str, str]:
-    prelude = "\n".join(_read(name) for name in PRELUDE)
+    # the job fields the scripts return, in JobRecord's order, so replies carry no names
+    fields = ", ".join(f"'{name}'" for name in FIELDS)
+    prelude = "\n".join([f"local JOB_FIELDS = {{{fields}}}", *(_read(name) for name in PRELUDE)])
     return {name: f"{prelude}\n{_read(name + '.lua')}" for name in NAMES}
 
 

@@ -1,4 +1,4 @@
--- claim(worker, n, lease_for, queue...) -> {HGETALL of each leased job}
+-- claim(worker, n, lease_for, queue...) -> {each leased job's JOB_FIELDS values}
 -- Recovers lapsed leases first (the owner is presumed dead: a crash is counted against the
 -- step it ran), ends queued jobs that must not start (expired, past their deadline), then
 -- leases the best due jobs: highest priority, then oldest.
@@ -71,7 +71,8 @@ if room > 0 then
     end)
   end
   for i = 1, math.min(room, #found) do
-    claimed[#claimed + 1] = take(string.sub(found[i][2], 18), worker, lease_for, now)
+    local m = found[i][2]
+    claimed[#claimed + 1] = take(string.sub(m, 18), worker, lease_for, now, nil, nil, m)
   end
 end
 flush_wakes()

@@ -51,9 +51,9 @@ end
 
 -- Move a job between statuses, keeping the per-queue counts (all tenants, and per tenant
 -- as "<status>\0<tenant>") and the status index.
-local function set_status(id, queue, old, new)
+local function set_status(id, queue, old, new, tenant)
   local k = jk(id)
-  local tenant = redis.call('HGET', k, 'tenant')
+  tenant = tenant or redis.call('HGET', k, 'tenant')
   redis.call('HSET', k, 'status', new)
   local sk = P .. 'stats:' .. queue
   if old then
@@ -85,8 +85,9 @@ local function place(id, queue, run_at, priority, now)
   wake(queue)
 end
 
-local function unplace(id, queue)
-  local m = redis.call('HGET', jk(id), 'rkey')
+-- Take a queued job out of every set a queued job may be in (`m`: its ready member, if known).
+local function unplace(id, queue, m)
+  m = m or redis.call('HGET', jk(id), 'rkey')
   if m then
     redis.call('ZREM', P .. 'ready:' .. queue, m)
     redis.call('HDEL', jk(id), 'rkey')
@@ -102,9 +103,12 @@ end
 
 local function kid_id(member) return string.match(member, '([^%z]+)$') end
 
+-- The job's fields a fenced write needs, or nil when `token` is not its running lease's.
 local function fenced(id, token)
-  local j = hmget(jk(id), 'status', 'lease_token')
-  return j.status == 'running' and tonumber(j.lease_token) == token
+  local j = hmget(jk(id), 'status', 'lease_token', 'lease_owner', 'queue', 'tenant', 'priority',
+                  'parent_id', 'callback_url')
+  if j.status == 'running' and tonumber(j.lease_token) == token then return j end
+  return nil
 end
 
 -- Store one new job (a decoded NewJob): returns its id and true, or the id of the job
@@ -128,7 +132,7 @@ local function insert(job, now)
     if job[f] then redis.call('HSET', k, f, job[f]) end
   end
   if idem then redis.call('HSET', P .. 'idem:' .. tenant, idem, id) end
-  set_status(id, queue, nil, 'queued')
+  set_status(id, queue, nil, 'queued', tenant)
   redis.call('SADD', P .. 'queues', queue)
   redis.call('ZADD', P .. 'jobs', 0, id)
   redis.call('ZADD', P .. 'idx:tenant:' .. tenant, 0, id)

@@ -37,28 +37,33 @@ local function wake_parent(pid, now)
   end
 end
 
--- End a job as `status` (terminal), from any state; `err`/`result` are JSON or nil.
-local function end_job(id, now, status, err, result, leased)
+-- End a job as `status` (terminal), from any state; `err`/`result` are JSON or nil. `j`
+-- holds its fields when the caller read them already (a fenced settle).
+local function end_job(id, now, status, err, result, leased, j)
   local k = jk(id)
-  local j = hmget(k, 'status', 'queue', 'tenant', 'priority', 'parent_id', 'callback_url')
-  set_status(id, j.queue, j.status, status)
-  unplace(id, j.queue)
-  redis.call('ZREM', P .. 'leases:' .. j.queue, id)
-  if err then redis.call('HSET', k, 'error', err) end
-  if result then redis.call('HSET', k, 'result', result) end
-  redis.call('HSET', k, 'finished_at', fmt(now))
-  redis.call('HDEL', k, 'lease_owner', 'lease_expires')
-  if leased then redis.call('HDEL', k, 'current_step') end
-  if status == 'succeeded' then redis.call('HSET', k, 'progress', 1) end
+  j = j or hmget(k, 'status', 'queue', 'tenant', 'priority', 'parent_id', 'callback_url')
+  set_status(id, j.queue, j.status, status, j.tenant)
+  if j.status == 'queued' then unplace(id, j.queue) end
+  if j.status == 'running' then redis.call('ZREM', P .. 'leases:' .. j.queue, id) end
+  local fields = {'finished_at', fmt(now)}
+  if err then fields[#fields + 1] = 'error'; fields[#fields + 1] = err end
+  if result then fields[#fields + 1] = 'result'; fields[#fields + 1] = result end
+  if status == 'succeeded' then fields[#fields + 1] = 'progress'; fields[#fields + 1] = 1 end
+  redis.call('HSET', k, unpack(fields))
+  if leased then
+    redis.call('HDEL', k, 'lease_owner', 'lease_expires', 'current_step')
+  else
+    redis.call('HDEL', k, 'lease_owner', 'lease_expires')
+  end
   local data = '{}'
   if err then data = cjson.encode({error = brief(err)}) end
   local seq = emit(id, now, 'job.' .. status, data)
+  outbox(id, seq, j, now)
   if j.parent_id then
     wake_parent(j.parent_id, now)
   else
     redis.call('ZADD', P .. 'ended', now, id)  -- retention: roots are purged with their tree
   end
-  outbox(id, seq, j, now)
 end
 
 local function deadline_error(timeout)
@@ -69,8 +74,8 @@ end
 -- A leased job goes back to `status` (queued or waiting), its lease ended.
 local function requeue(id, status, run_at, woken, waiting_for, now)
   local k = jk(id)
-  local j = hmget(k, 'queue', 'priority', 'deadline_at')
-  set_status(id, j.queue, 'running', status)
+  local j = hmget(k, 'queue', 'priority', 'deadline_at', 'tenant')
+  set_status(id, j.queue, 'running', status, j.tenant)
   redis.call('ZREM', P .. 'leases:' .. j.queue, id)
   redis.call('HSET', k, 'run_at', fmt(run_at), 'woken', woken, 'waiting_for', waiting_for)
   redis.call('HDEL', k, 'lease_owner', 'lease_expires', 'current_step')
@@ -83,23 +88,32 @@ local function requeue(id, status, run_at, woken, waiting_for, now)
 end
 
 -- Lease a job to `worker`: bump the fencing token, count an attempt unless it was woken.
-local function take(id, worker, lease_for, now, crash_step, crash_count)
+-- `m` is its ready member when it was found in the ready set.
+local function take(id, worker, lease_for, now, crash_step, crash_count, m)
   local k = jk(id)
-  local j = hmget(k, 'status', 'queue', 'woken', 'started_at', 'deadline_at', 'timeout')
-  if j.status ~= 'running' then set_status(id, j.queue, j.status, 'running') end
-  unplace(id, j.queue)
-  redis.call('HINCRBY', k, 'lease_token', 1)
-  local attempts = redis.call('HINCRBY', k, 'attempts', 1 - num(j.woken, 0))
-  local expires = now + lease_for
-  redis.call('HSET', k, 'lease_owner', worker, 'lease_expires', fmt(expires), 'woken', 0)
-  if not j.started_at then redis.call('HSET', k, 'started_at', fmt(now)) end
-  if not j.deadline_at and j.timeout then
-    redis.call('HSET', k, 'deadline_at', fmt(now + tonumber(j.timeout)))
+  local j = hmget(k, 'status', 'queue', 'tenant', 'woken', 'started_at', 'deadline_at', 'timeout',
+                  'lease_token', 'attempts', 'expires_at')
+  if m then  -- straight from the ready set: only the sets it may also be in
+    redis.call('ZREM', P .. 'ready:' .. j.queue, m)
+    redis.call('HDEL', k, 'rkey')
+    if j.expires_at then redis.call('ZREM', P .. 'expiring:' .. j.queue, id) end
+    if j.deadline_at then redis.call('ZREM', P .. 'deadlines:' .. j.queue, id) end
+  elseif j.status == 'queued' then
+    unplace(id, j.queue)
   end
-  if crash_step then redis.call('HSET', k, 'crash_step', crash_step, 'crash_count', crash_count) end
+  if j.status ~= 'running' then set_status(id, j.queue, j.status, 'running', j.tenant) end
+  local attempts = num(j.attempts, 0) + 1 - num(j.woken, 0)
+  local expires = now + lease_for
+  local fields = {'lease_token', num(j.lease_token, 0) + 1, 'attempts', attempts,
+                  'lease_owner', worker, 'lease_expires', fmt(expires), 'woken', 0}
+  local function set(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if not j.started_at then set('started_at', fmt(now)) end
+  if not j.deadline_at and j.timeout then set('deadline_at', fmt(now + tonumber(j.timeout))) end
+  if crash_step then set('crash_step', crash_step); set('crash_count', crash_count) end
+  redis.call('HSET', k, unpack(fields))
   redis.call('ZADD', P .. 'leases:' .. j.queue, expires, id)
   emit(id, now, 'job.claimed', cjson.encode({worker = worker, attempt = attempts}))
-  return redis.call('HGETALL', k)
+  return redis.call('HMGET', k, unpack(JOB_FIELDS))
 end
 
 local STEP_EVENT = {succeeded = 'step.succeeded', retrying = 'step.retrying'}

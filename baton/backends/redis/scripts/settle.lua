@@ -4,15 +4,16 @@
 --       | release
 local id, token, mode = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local step_json, payload, n = ARGV[5], ARGV[6], tonumber(ARGV[7])
-if not fenced(id, token) then return 0 end
+local j = fenced(id, token)
+if not j then return 0 end
 local now = now_s()
-local owner = redis.call('HGET', jk(id), 'lease_owner')
+local owner = j.lease_owner
 if step_json ~= '' then save_step(id, owner, cjson.decode(step_json), now) end
 
 if mode == 'succeeded' then
-  end_job(id, now, 'succeeded', nil, payload, true)
+  end_job(id, now, 'succeeded', nil, payload, true, j)
 elseif mode == 'failed' then
-  end_job(id, now, 'failed', payload, nil, true)
+  end_job(id, now, 'failed', payload, nil, true, j)
 elseif mode == 'retry' then
   requeue(id, 'queued', now + n, 0, 0, now)
   emit(id, now, 'job.released', cjson.encode({reason = 'retry', delay = n}))
