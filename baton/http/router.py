@@ -212,11 +212,14 @@ def _typed_enqueue(router: APIRouter, api: _Api, item: Runnable, caller_dep: Any
 
     async def enqueue_typed(
         request: Request,
+        body: body_model,  # type: ignore[valid-type]
         caller: caller_dep,
         idempotency_key: IdemKey = None,
     ) -> Enqueued:
-        body = await _parse_request(request)  # the typed model documents; this validates
-        return await api.enqueue(request, item, body, caller, idempotency_key)
+        envelope = EnqueueRequest.model_validate(
+            {**body.model_dump(exclude={"input"}), "input": body.input.model_dump()}  # type: ignore[attr-defined]
+        )
+        return await api.enqueue(request, item, envelope, caller, idempotency_key)
 
     router.add_api_route(
         f"/jobs/{item.name}",
@@ -227,22 +230,7 @@ def _typed_enqueue(router: APIRouter, api: _Api, item: Runnable, caller_dep: Any
         name=f"enqueue_{item.name}",
         summary=f"Enqueue {item.name}",
         description=(item.fn.__doc__ or f"Enqueue a run of {item.name}.").strip(),
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": body_model.model_json_schema()}},
-            }
-        },
     )
-
-
-async def _parse_request(request: Request) -> EnqueueRequest:
-    try:
-        return EnqueueRequest.model_validate_json(await request.body() or b"{}")
-    except pydantic.ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        raise InvalidInput(f"{where}: {err['msg']}", where) from None
 
 
 def _enqueue_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
