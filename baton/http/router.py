@@ -150,9 +150,13 @@ class _Api:
         """Events after `cursor` until the job's latest ending (a retried job goes on)."""
         async with self.hub.subscribe(job_id, cursor) as sub:
             yield ServerSentEvent(comment="baton events", retry=2000)
+            if await self._over(job_id, cursor):
+                return  # resumed after the end: nothing more will come
             while True:
                 batch = await sub.next(self.cfg.keepalive)
                 if batch is None:
+                    if await self._over(job_id, sub.cursor):
+                        return
                     yield ServerSentEvent(comment="keep-alive")
                     continue
                 for event in batch:
@@ -163,6 +167,12 @@ class _Api:
                     rec = await (await self.app.backend()).get_job(job_id)
                     if rec is None or rec.status.terminal:
                         return
+
+    async def _over(self, job_id: str, cursor: int) -> bool:
+        """The job has ended and the client has seen everything up to its end."""
+        backend = await self.app.backend()
+        rec = await backend.get_job(job_id)
+        return rec is None or (rec.status.terminal and not await backend.events(job_id, cursor, 1))
 
 
 def build_router(

@@ -37,7 +37,7 @@ def create_app(
 ) -> FastAPI:
     router = build_router(app, auth=auth, config=config)
     hub = router.state["hub"]  # type: ignore[attr-defined]
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"hub": hub}  # api.state.baton: the hub, and the dev worker
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
