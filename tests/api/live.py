@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +16,12 @@ import uvicorn
 
 
 @contextlib.asynccontextmanager
-async def serving(asgi: Any) -> AsyncIterator[str]:
-    """Serve `asgi` on 127.0.0.1 (a free port); yield its base URL."""
+async def serving(asgi: Any, port: int = 0) -> AsyncIterator[str]:
+    """Serve `asgi` on 127.0.0.1 (a free port unless given); yield its base URL."""
     config = uvicorn.Config(
         asgi,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         ws="none",
         lifespan="on",
@@ -39,6 +40,12 @@ async def serving(asgi: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass
