@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint typecheck fmt demo bench clean lock
+.PHONY: venv test lint typecheck fmt demo bench bench-http clean lock
 
 venv: $(STAMP)
 
@@ -19,13 +19,13 @@ test: venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv
-	$(PY) -m ruff check baton tests bench
-	$(PY) -m ruff format --check baton tests bench
+	$(PY) -m ruff check baton tests bench examples
+	$(PY) -m ruff format --check baton tests bench examples
 	$(PY) -m mypy
 
 fmt: venv
-	$(PY) -m ruff format baton tests bench
-	$(PY) -m ruff check --fix baton tests bench
+	$(PY) -m ruff format baton tests bench examples
+	$(PY) -m ruff check --fix baton tests bench examples
 
 demo: venv
 	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
@@ -47,6 +47,10 @@ $(BENCH_STAMP): requirements.lock bench/requirements.lock pyproject.toml
 	$(BENCH_PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(BENCH_VENV)/.installed-*
 	@touch $@
+
+# The HTTP API on SQLite: enqueue latency and live SSE watchers held by one `baton serve`.
+bench-http: venv
+	$(PY) -m bench.http_api $(BENCH_ARGS)
 
 lock:
 	$(PY) -m pip install -q uv

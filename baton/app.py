@@ -32,6 +32,8 @@ from .webhooks import WebhookConfig, check_callback_url
 from .webhooks import register as register_webhooks
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from .engine.context import Context
 
 P = ParamSpec("P")
@@ -258,6 +260,16 @@ class App:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+
+    def router(self, **options: Any) -> APIRouter:
+        """The HTTP API (DESIGN §5) as a FastAPI `APIRouter`: `api.include_router(app.router())`.
+
+        Options: `auth` (a dependency returning `baton.http.Caller`; default API keys from
+        BATON_API_KEYS), `prefix`, `config` (`baton.http.RouterConfig`). Needs the `http` extra.
+        """
+        from .http import build_router
+
+        return build_router(self, **options)
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one of the app's coroutines from sync code (on a private event loop thread)."""
