@@ -84,7 +84,7 @@ class BatonRedis(Adapter):
             pipe = r.pipeline(transaction=False)
             for job_id in ids:
                 pipe.hmget(f"{p}job:{job_id}", "status", "attempts", "started_at", "finished_at")
-                pipe.xlen(f"{p}ev:{job_id}")
+                pipe.llen(f"{p}ev:{job_id}")
                 pipe.hlen(f"{p}steps:{job_id}")
             rows = pipe.execute()
         finally:

@@ -1,8 +1,8 @@
 """The Redis backend: every state transition is one Lua script, timed by the server's clock.
 
 Layout (every key starts with the URL's `prefix`, default `baton:`): a hash per job
-(`job:<id>`), its steps (`steps:<id>`, key -> JSON) and its event log (a stream `ev:<id>`
-whose entry ids are `0-<seq>`); per queue a ready set (priority, then run_at, then id), a
+(`job:<id>`), its steps (`steps:<id>`, key -> JSON) and its event log (a list `ev:<id>`
+whose n-th entry is event n); per queue a ready set (priority, then run_at, then id), a
 delayed set and a lease set (both by time), and expiry/deadline sets for the few jobs that
 have them; lexicographic id indexes for `list_jobs`; per-queue counts for `queue_stats`.
 Work made runnable is announced on `wake:<queue>` (see `wake.py`). Ended root jobs are
@@ -380,11 +380,9 @@ class RedisBackend:
         if limit <= 0:
             return []
         entries = await self._call(
-            lambda: self._r.xrange(
-                self._key("ev", job_id), min=f"0-{after + 1}", max="+", count=limit
-            )
+            lambda: self._r.lrange(self._key("ev", job_id), after, after + limit - 1)
         )
-        return [codec.event_from_entry(job_id, eid, fields) for eid, fields in entries]
+        return [codec.event_from_entry(job_id, after + 1 + n, e) for n, e in enumerate(entries)]
 
     async def queue_stats(self, tenant: str | None = None) -> list[QueueStats]:
         flat = await self._run("queue_stats", tenant or "")

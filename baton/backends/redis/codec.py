@@ -1,7 +1,7 @@
 """Between baton's records and the Redis hashes and JSON the Lua scripts read and write.
 
 A job is one hash whose fields are JobRecord's names (absent when None) plus a few of the
-scripts' own (`woken`, `waiting_for`, `event_seq`, `rkey`); every value is a string.
+scripts' own (`woken`, `waiting_for`, `rkey`); every value is a string.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ def step_order(record: StepRecord) -> tuple[int, float]:
     return (int(head) if head.isdigit() else 0, record.finished_at or 0.0)
 
 
-def event_from_entry(job_id: str, entry_id: str, fields: dict[str, str]) -> Event:
-    seq = int(entry_id.split("-", 1)[1])
-    return Event(job_id, seq, fields["t"], float(fields["a"]), json.loads(fields["d"]))
+def event_from_entry(job_id: str, seq: int, entry: str) -> Event:
+    """Entry `seq` of a job's event list: "type<TAB>at<TAB>data JSON"."""
+    typ, at, data = entry.split("\t", 2)
+    return Event(job_id, seq, typ, float(at), json.loads(data))
