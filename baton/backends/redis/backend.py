@@ -16,6 +16,7 @@ step: replaying a fenced write whose first attempt did land is refused as `Lease
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -75,6 +76,7 @@ class RedisBackend:
         except ValueError as exc:
             raise ConfigError(f"bad Redis URL {redact(url)!r}: {exc}") from None
         self._next_purge = 0.0
+        self._purging: asyncio.Task[None] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -164,6 +166,11 @@ class RedisBackend:
             )
 
     async def aclose(self) -> None:
+        sweep, self._purging = self._purging, None
+        if sweep is not None and sweep.get_loop() is asyncio.get_running_loop():
+            sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sweep
         await self._clients.aclose()
 
     # --- producers --------------------------------------------------------------------
@@ -187,7 +194,7 @@ class RedisBackend:
     ) -> list[Claimed]:
         if n <= 0 or not queues:
             return []
-        await self._maybe_purge()
+        self._maybe_purge()
         rows = await self._run("claim", worker, n, repr(float(lease_for)), *queues)
         claimed = []
         for row in rows:
@@ -196,17 +203,26 @@ class RedisBackend:
             claimed.append(Claimed(job, lease, fresh=job.lease_token == 1))
         return claimed
 
-    async def _maybe_purge(self) -> None:
-        """The retention sweep, at most every PURGE_EVERY seconds per instance."""
+    def _maybe_purge(self) -> None:
+        """Start the retention sweep in the background, at most every PURGE_EVERY seconds
+        per instance, so a claim never waits for it."""
         if self.config.retention is None or time.monotonic() < self._next_purge:
             return
+        if self._purging is not None and not self._purging.done():
+            return
         self._next_purge = time.monotonic() + PURGE_EVERY
-        await self.purge()
+        self._purging = asyncio.get_running_loop().create_task(self._sweep(), name="baton-purge")
+
+    async def _sweep(self) -> None:
+        try:
+            await self.purge()
+        except Exception as exc:  # the next sweep tries again
+            log.warning("retention sweep failed: %s", exc)
 
     async def purge(self) -> int:
         """Delete the ended root jobs older than the retention period, with their children,
-        steps, events and idempotency keys; return how many jobs went. Claims call it every
-        minute or so; it is public for tests and for a cron job on a queue without workers."""
+        steps, events and idempotency keys; return how many jobs went. Claims start it every
+        minute or so, in the background; public for tests and for a cron job without workers."""
         if self.config.retention is None:
             return 0
         total = 0
