@@ -3,6 +3,7 @@ only the Redis backend has: retention, the eviction warning, an unreachable serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterator
@@ -93,4 +94,23 @@ async def test_migrate_warns_when_redis_may_evict(
         await backend.aclose()
         assert "noeviction" in caplog.text
     finally:
+        server.kill()
+
+
+async def test_scripts_forgotten_by_the_server_are_loaded_again(tmp_path: Path) -> None:
+    """A restarted Redis has no scripts: calls batched into one pipeline load them again."""
+    server = PrivateRedis(str(tmp_path))
+    server.start()
+    backend = open_backend(server.url)
+    try:
+        await backend.migrate()
+        await backend.enqueue([new_job()])
+        admin = redis.Redis(host="127.0.0.1", port=server.port)
+        admin.script_flush()
+        admin.close()
+        done = await asyncio.gather(*(backend.enqueue([new_job()]) for _ in range(5)))
+        assert all(d.created for (d,) in done)
+        assert len(await backend.claim("w", [QUEUE], 10, LONG)) == 6
+    finally:
+        await backend.aclose()
         server.kill()
