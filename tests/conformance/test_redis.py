@@ -114,3 +114,26 @@ async def test_scripts_forgotten_by_the_server_are_loaded_again(tmp_path: Path) 
     finally:
         await backend.aclose()
         server.kill()
+
+
+async def test_a_full_redis_refuses_whole_transitions(tmp_path: Path) -> None:
+    """maxmemory with noeviction: the enqueue is refused as BackendUnavailable and leaves
+    nothing half-written."""
+    server = PrivateRedis(str(tmp_path))
+    server.start()
+    backend = open_backend(server.url)
+    admin = redis.Redis(host="127.0.0.1", port=server.port)
+    try:
+        await backend.migrate()
+        admin.config_set("maxmemory", "3mb")
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            for n in range(10_000):
+                admin.set(f"junk{n}", "x" * 10_000)
+        keys = set(admin.scan_iter(match="baton_t_*"))
+        with pytest.raises(BackendUnavailable, match="full"):
+            await backend.enqueue([new_job(idempotency_key="k")])
+        assert set(admin.scan_iter(match="baton_t_*")) == keys
+    finally:
+        admin.close()
+        await backend.aclose()
+        server.kill()

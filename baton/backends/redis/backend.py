@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...errors import BackendUnavailable, ConfigError, LeaseLost
@@ -58,7 +58,9 @@ from .wake import Waker
 log = logging.getLogger("baton.redis")
 T = TypeVar("T")
 
-_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# unreachable, or refusing writes because it is full (maxmemory with noeviction): either
+# way the caller should back off and come back, which is what BackendUnavailable says
+_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, OSError)
 WRITE_RETRY = 30.0  # seconds a worker's fenced write keeps trying through an outage
 PURGE_EVERY = 60.0  # seconds between retention sweeps, per backend instance
 PURGE_BATCH = 200
@@ -105,9 +107,10 @@ class RedisBackend:
         return self._clients.here().waker
 
     def _unavailable(self, exc: BaseException) -> BackendUnavailable:
-        return BackendUnavailable(
-            f"Redis at {redact(self.config.client_url)} is unreachable: {exc}"
-        )
+        where = redact(self.config.client_url)
+        if isinstance(exc, OutOfMemoryError):
+            return BackendUnavailable(f"Redis at {where} is full (maxmemory) and refuses writes")
+        return BackendUnavailable(f"Redis at {where} is unreachable: {exc}")
 
     async def _call(self, op: Callable[[], Awaitable[T]], retry: bool = False) -> T:
         """Run one Redis operation, mapping connection failures to BackendUnavailable;
