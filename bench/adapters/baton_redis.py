@@ -70,9 +70,8 @@ class BatonRedis(Adapter):
         app, _ = make_app(self.url)
         await app.backend()
         await asyncio.to_thread(ready)
-        config = baton.WorkerConfig(
-            burst=spec["mode"] == "burst", concurrency=int(self.options.get("concurrency", 10))
-        )
+        concurrency = spec.get("concurrency") or int(self.options.get("concurrency", 10))
+        config = baton.WorkerConfig(burst=spec["mode"] == "burst", concurrency=concurrency)
         await baton.run_worker(app, config, install_signals=True)
         await app.aclose()
 
