@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...errors import BackendUnavailable, ConfigError, LeaseLost
@@ -58,9 +58,9 @@ from .wake import Waker
 log = logging.getLogger("baton.redis")
 T = TypeVar("T")
 
-# unreachable, or refusing writes because it is full (maxmemory with noeviction): either
-# way the caller should back off and come back, which is what BackendUnavailable says
-_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, OSError)
+# unreachable, loading its data, a replica after a failover, or full (maxmemory with
+# noeviction): the caller should back off and come back, which is what BackendUnavailable says
+_DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError, OSError)
 WRITE_RETRY = 30.0  # seconds a worker's fenced write keeps trying through an outage
 PURGE_EVERY = 60.0  # seconds between retention sweeps, per backend instance
 PURGE_BATCH = 200
