@@ -1,4 +1,4 @@
-"""The `baton` command: `baton worker`, `baton migrate`, `baton jobs …`."""
+"""The `baton` command: `baton worker`, `baton migrate`, `baton jobs …`, `baton demo`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .demo import demo
 from .jobs import jobs_cli
 from .migrate import migrate
 from .worker import worker
@@ -20,6 +21,7 @@ cli = typer.Typer(
 )
 cli.command("worker")(worker)
 cli.command("migrate")(migrate)
+cli.command("demo")(demo)
 cli.add_typer(jobs_cli, name="jobs")
 
 
