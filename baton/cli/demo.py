@@ -21,6 +21,10 @@ def demo(
     timeout: Annotated[
         float, typer.Option(help="Give up on documents still running after this many seconds.")
     ] = 300.0,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the SQLite store and documents here (default: a temp dir)."),
+    ] = None,
 ) -> None:
     """Run the reference app (ingest, scan, parse, scrub PII, analyze, save) on PDFs.
 
@@ -31,4 +35,6 @@ def demo(
     except ImportError as exc:
         typer.echo(f"{HINT} ({exc.name} is missing)", err=True)
         raise typer.Exit(2) from None
-    raise typer.Exit(runner.run(list(pdfs or []), as_json=as_json, timeout=timeout))
+    raise typer.Exit(
+        runner.run(list(pdfs or []), as_json=as_json, timeout=timeout, workdir=workdir)
+    )

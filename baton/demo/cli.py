@@ -57,9 +57,14 @@ def sample_paths() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".pdf"))
 
 
-def run(paths: list[Path], as_json: bool = False, timeout: float = 300.0) -> int:
-    """Run the demo on `paths` (the samples when empty); return the exit code."""
-    tmp = tempfile.mkdtemp(prefix="baton-demo-")
+def run(
+    paths: list[Path], as_json: bool = False, timeout: float = 300.0, workdir: Path | None = None
+) -> int:
+    """Run the demo on `paths` (the samples when empty); return the exit code.
+
+    Everything is stored under `workdir` (kept), else a temporary folder (removed)."""
+    tmp = str(workdir) if workdir else tempfile.mkdtemp(prefix="baton-demo-")
+    os.makedirs(tmp, exist_ok=True)
     os.environ["BATON_URL"] = f"sqlite:///{tmp}/baton.db"  # always the embedded default
     os.environ["BATON_DEMO_STORE"] = f"{tmp}/documents"
     os.environ.pop("BATON_BLOBS", None)
@@ -67,7 +72,8 @@ def run(paths: list[Path], as_json: bool = False, timeout: float = 300.0) -> int
     try:
         return asyncio.run(_main(paths or sample_paths(), as_json, timeout, err))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) -> int:

@@ -20,8 +20,8 @@ _TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contract", ("agreement", "hereinafter", "party", "parties", "terms and conditions")),
     ("transcript", ("transcript", "oral argument", "proceedings", "court reporter")),
     ("regulation", ("federal register", "rule", "regulation", "cfr", "agency")),
-    ("report", ("report", "summary", "statistics", "total", "table")),
-    ("form", ("form", "please fill", "signature", "checkbox")),
+    ("report", ("report", "summary", "statistics", "totals", "quarterly", "annual")),
+    ("form", ("application form", "please fill", "signature", "check one", "applicant")),
     ("letter", ("dear ", "sincerely", "regards")),
 )
 _MONTH_NAMES = (
@@ -68,7 +68,7 @@ def _triage(text: str) -> str:
     low = text.lower()
     best, score = "unknown", 0
     for kind, words in _TYPES:
-        hits = sum(low.count(w) for w in words)
+        hits = sum(len(re.findall(rf"\b{re.escape(w)}\b", low)) for w in words)
         if hits > score:
             best, score = kind, hits
     return best if score >= 2 else "unknown"

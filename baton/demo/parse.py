@@ -19,9 +19,14 @@ import logging
 import os
 import resource
 import signal
+import unicodedata  # noqa: F401  (pypdf imports it lazily: load it before memory is capped)
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import pypdf
+import pypdf._text_extraction  # the same: loaded lazily on first extract_text
+import pypdf.filters
 
 from .models import Limits, PageFailure
 
@@ -96,7 +101,7 @@ def extract_pages(data: bytes, limits: Limits) -> PageText:
                 return _extract(data, limits)
         except Unreadable:
             raise
-        except MemoryError:
+        except (MemoryError, ImportError):  # a lazy import can fail to map under the cap
             raise Unreadable(
                 f"the PDF needs more than {limits.memory_bytes // 2**20} MiB of memory to read"
             ) from None
@@ -111,8 +116,6 @@ def extract_pages(data: bytes, limits: Limits) -> PageText:
 
 
 def _extract(data: bytes, limits: Limits) -> PageText:
-    import pypdf
-
     reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
     if reader.is_encrypted and not _decrypt_empty(reader):
         raise Unreadable("the PDF is password-protected; upload a copy without a password")
@@ -121,7 +124,7 @@ def _extract(data: bytes, limits: Limits) -> PageText:
     except (MemoryError, CpuLimit):
         raise
     except Exception as exc:
-        raise Unreadable(f"the PDF's page tree is broken: {explain(exc)}") from None
+        raise Unreadable(explain(exc)) from None
     if count > limits.max_pages:
         raise Unreadable(f"the PDF has {count:,} pages; the limit is {limits.max_pages:,}")
     if count == 0:
