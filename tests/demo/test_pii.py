@@ -1,0 +1,52 @@
+"""No raw PII anywhere: seed a document with it, run the whole app (sealed store, an LLM
+provider), then grep everything baton stored, printed and sent for the raw values."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from .conftest import json_rows, providers_env, run_demo
+from .fakellm import FakeLLM
+from .pdfgen import make_pdf
+
+RAW = [
+    "jane.doe@example.com",
+    "+1 415-555-0132",
+    "4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00",
+    "123-45-6789",
+]
+
+
+def _forms(value: str) -> set[bytes]:
+    """The value as written and with separators dropped (how a number may be re-encoded)."""
+    return {value.encode(), re.sub(r"[\s\-+()]", "", value).encode()}
+
+
+def test_nothing_raw_is_stored_logged_returned_or_sent(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    pdf = tmp_path / "pii.pdf"
+    lines = ["INVOICE", "Bill to: Globex Corporation"] + [f"Contact: {v}" for v in RAW]
+    pdf.write_bytes(make_pdf([lines, ["Total due: $10.00", f"Questions: {RAW[0]}"]]))
+    assert all(v.encode() in pdf.read_bytes() for v in RAW)  # the seed is really there
+    work = tmp_path / "work"
+    env = {
+        "BATON_DEMO_KEY": secrets.token_hex(32),
+        "BATON_DEMO_LLM_PROVIDERS": providers_env(("fake", fake_llm)),
+    }
+    proc = run_demo("--json", "--workdir", str(work), str(pdf), env=env)
+    [row] = json_rows(proc)
+    assert row["status"] == "succeeded" and row["analyzer"] == "llm:fake/fake-1"
+    assert row["pii"] == {"email": 2, "phone": 1, "card": 1, "iban": 1, "national_id": 1}
+
+    stored = [p for p in work.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in stored) and any("results" in p.parts for p in stored)
+    sent = b"".join(str(s.body).encode() for s in fake_llm.seen)
+    assert b"[EMAIL]" in sent and b"[CARD]" in sent
+    places = {str(p): p.read_bytes() for p in stored}
+    places |= {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(), "llm": sent}
+    for value in RAW:
+        for form in _forms(value):
+            hits = [name for name, data in places.items() if form in data]
+            assert not hits, f"raw {value!r} found in {hits}"
