@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 HINT = "baton demo needs the demo extras: pip install 'baton[demo]'"
+# what `baton[demo]` brings (import names), checked before anything of the demo is loaded
+EXTRAS = ("phonenumbers", "stdnum", "cryptography", "multipart", "fastapi", "httpx", "pypdf")
+
+
+def _missing() -> str | None:
+    for name in (*EXTRAS, "fsspec"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # a module set to None in sys.modules
+            return name
+    return None
 
 
 def demo(
@@ -30,11 +43,12 @@ def demo(
 
     API and worker run in this process on a temporary SQLite store; no network, no keys.
     """
-    try:  # the demo is a layer above the CLI and has its own extras: load it only here
-        runner = importlib.import_module("baton.demo.cli")
-    except ImportError as exc:
-        typer.echo(f"{HINT} ({exc.name} is missing)", err=True)
-        raise typer.Exit(2) from None
+    missing = _missing()
+    if missing:
+        typer.echo(f"{HINT} ({missing} is missing)", err=True)
+        raise typer.Exit(2)
+    # the demo is a layer above the CLI, with its own extras: load it only when asked for
+    runner = importlib.import_module("baton.demo.cli")
     raise typer.Exit(
         runner.run(list(pdfs or []), as_json=as_json, timeout=timeout, workdir=workdir)
     )

@@ -44,3 +44,19 @@ def test_table_and_failures_are_outcomes(tmp_path: Path) -> None:
 def test_a_missing_file_is_reported_not_a_crash(tmp_path: Path) -> None:
     rows = json_rows(run_demo("--json", str(tmp_path / "nope.pdf")))
     assert rows[0]["status"] == "failed" and "cannot read" in rows[0]["error"]
+
+
+def test_without_the_demo_extras_a_one_line_hint() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['phonenumbers'] = None\n"  # as if `baton[demo]` were absent
+        "from baton.cli.main import cli\n"
+        "cli(['demo'], prog_name='baton')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "baton demo needs the demo extras: pip install 'baton[demo]' (phonenumbers is missing)"
+    ]
