@@ -1,4 +1,4 @@
-"""The `baton` command: `baton worker`, `baton migrate`, `baton jobs …`, `baton demo`."""
+"""The `baton` command: `baton worker`, `serve`, `dev`, `migrate`, `jobs …`, `demo`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .. import __version__
 from .demo import demo
 from .jobs import jobs_cli
 from .migrate import migrate
+from .serve import dev, serve
 from .worker import worker
 
 cli = typer.Typer(
@@ -21,6 +22,8 @@ cli = typer.Typer(
 )
 cli.command("worker")(worker)
 cli.command("migrate")(migrate)
+cli.command("serve")(serve)
+cli.command("dev")(dev)
 cli.command("demo")(demo)
 cli.add_typer(jobs_cli, name="jobs")
 
