@@ -8,8 +8,10 @@ job (and, once it has run, the same result). An `Idempotency-Key` header is hono
 reused with other bytes it is refused with 409, not silently mapped to the wrong document.
 
 `GET /documents/{job_id}` reports a document's job (status, stage, progress, result or
-the one-line reason it failed). Once the HTTP API lands (`app.router()`), mount it next to
-this one for `/jobs/...` and the live event stream.
+the one-line reason it failed). baton's own API (`app.router()`: `/jobs/{id}`, the live
+`/jobs/{id}/events` stream, cancel, retry, `/queues`, `/metrics`) is mounted beside it, and
+both use the same auth: API keys from `BATON_API_KEYS` (one tenant per key), else open and
+single-tenant. Run it with `uvicorn --factory baton.demo.api:make_api`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Header, HTTPException, UploadFile
+from fastapi import Depends, FastAPI, File, Header, HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 
 import baton
+from baton.http import Caller, api_key_auth
 
 from .pipeline import DocumentRef, app, config, process_document
 from .store import DocumentStore, digest_of
@@ -29,16 +32,20 @@ PDF_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream",
 _READ = 1024 * 1024
 
 
-def make_api(tenant: str = "default") -> FastAPI:
-    """The ingest API: one tenant until baton's HTTP auth (BATON_API_KEYS) is mounted."""
+def make_api(auth: Any = None) -> FastAPI:
+    """The ingest API plus baton's router; `auth` is any dependency returning a Caller."""
+    who = auth or api_key_auth()
     api = FastAPI(title="baton reference app: documents")
+    api.include_router(app.router(auth=who))
 
     @api.post("/documents", status_code=202)
     async def upload(
         file: Annotated[UploadFile, File(description="a PDF")],
         idempotency_key: Annotated[str | None, Header()] = None,
         callback_url: str | None = None,
+        caller: Caller = Depends(who),  # noqa: B008  (`who` is local: no Annotated string)
     ) -> JSONResponse:
+        tenant = caller.tenant
         _check_type(file)
         data = await _read_capped(file, config().limits.max_bytes)
         digest = digest_of(data)
@@ -53,9 +60,12 @@ def make_api(tenant: str = "default") -> FastAPI:
             filename=(file.filename or "upload.pdf")[-200:],
             size=len(data),
         )
-        job = await process_document.enqueue(
-            doc, idempotency_key=f"sha256:{digest}", tenant=tenant, callback_url=callback_url
-        )
+        try:
+            job = await process_document.enqueue(
+                doc, idempotency_key=f"sha256:{digest}", tenant=tenant, callback_url=callback_url
+            )
+        except baton.PayloadError as exc:  # e.g. a callback_url baton will not call
+            raise HTTPException(422, str(exc)) from None
         body = {
             "id": job.id,
             "status": job.status.value,
@@ -63,13 +73,14 @@ def make_api(tenant: str = "default") -> FastAPI:
             "sha256": digest,
             "duplicate": not job.created,
             "status_url": f"/documents/{job.id}",
+            "events_url": f"/jobs/{job.id}/events",
         }
         return JSONResponse(body, status_code=202)
 
     @api.get("/documents/{job_id}")
-    async def status(job_id: str) -> dict[str, Any]:
+    async def status(job_id: str, caller: Caller = Depends(who)) -> dict[str, Any]:  # noqa: B008
         try:
-            job = await app.get_job(job_id, tenant=tenant)
+            job = await app.get_job(job_id, tenant=caller.scope)
         except baton.JobNotFound:
             raise HTTPException(404, "no such document job") from None
         return describe(job)

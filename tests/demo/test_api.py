@@ -4,6 +4,7 @@ sealed at rest, callback_url passed through."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from pathlib import Path
 from typing import Any
@@ -37,15 +38,19 @@ async def _drain(app: baton.App) -> None:
     )
 
 
-async def test_upload_run_and_dedup(demo_app: Any) -> None:
+async def test_upload_run_and_dedup(demo_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the app read BATON_WEBHOOK_SECRET when it was made (at import): give it one here
+    monkeypatch.setattr(demo_app, "webhooks", dataclasses.replace(demo_app.webhooks, secret="s"))
     async with _client() as client:
-        first = await _upload(client, INVOICE, callback_url="http://127.0.0.1:9/hook")
+        refused = await _upload(client, INVOICE, callback_url="http://127.0.0.1:9/hook")
+        assert refused.status_code == 422 and "loopback" in refused.json()["detail"]
+        first = await _upload(client, INVOICE, callback_url="https://hooks.example.invalid/done")
         assert first.status_code == 202
         body = first.json()
         assert body["status"] == "queued" and body["duplicate"] is False
         assert body["status_url"] == f"/documents/{body['id']}"
         job = await demo_app.get_job(body["id"])
-        assert job.callback_url == "http://127.0.0.1:9/hook"
+        assert job.callback_url == "https://hooks.example.invalid/done"
 
         await _drain(demo_app)
         done = (await client.get(body["status_url"])).json()
@@ -108,3 +113,24 @@ async def test_results_are_sealed_when_a_key_is_set(
 def _assert_sealed(path: Path, plain: bytes) -> None:
     data = path.read_bytes()
     assert data.startswith(b"BTN1") and plain not in data
+
+
+async def test_the_baton_router_is_mounted_with_the_same_tenants(
+    demo_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_API_KEYS", "ka:acme,kb:globex")
+    async with _client() as client:
+        assert (await _upload(client, INVOICE)).status_code == 401
+        acme = {"Authorization": "Bearer ka"}
+        r = await _upload(client, INVOICE, acme)
+        assert r.status_code == 202
+        job_id = r.json()["id"]
+        assert (await demo_app.get_job(job_id)).tenant == "acme"
+        await _drain(demo_app)
+        job = (await client.get(f"/jobs/{job_id}", headers=acme)).json()
+        assert job["status"] == "succeeded"
+        other = {"Authorization": "Bearer kb"}
+        assert (await client.get(f"/jobs/{job_id}", headers=other)).status_code == 404
+        assert (await client.get(f"/documents/{job_id}", headers=other)).status_code == 404
+        doc = (await client.get(f"/documents/{job_id}", headers=acme)).json()
+        assert doc["result"]["analysis"]["document_type"] == "invoice"
