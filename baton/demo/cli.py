@@ -41,6 +41,7 @@ class Row:
     fields_found: int | None = None
     pii: dict[str, int] = field(default_factory=dict)
     analyzer: str | None = None
+    chunks: int | None = None
     seconds: float | None = None
     error: str | None = None
     failed_pages: list[dict[str, Any]] = field(default_factory=list)
@@ -181,7 +182,7 @@ def _update(row: Row, job: Any) -> None:
         rep = job.result
         row.pages, row.pii = rep.pages, dict(rep.pii)
         row.document_type, row.analyzer = rep.analysis.document_type, rep.analysis.analyzer
-        row.fields_found = rep.analysis.fields_found
+        row.fields_found, row.chunks = rep.analysis.fields_found, rep.chunks
         row.failed_pages = [f.model_dump() for f in rep.failed_pages]
         row.image_only_pages = list(rep.image_only_pages)
         if rep.image_only_pages:

@@ -60,3 +60,24 @@ def test_without_the_demo_extras_a_one_line_hint() -> None:
     assert proc.stderr.strip().splitlines() == [
         "baton demo needs the demo extras: pip install 'baton[demo]' (phonenumbers is missing)"
     ]
+
+
+def test_long_documents_are_chunked_and_fanned_out() -> None:
+    register = Path(__file__).resolve().parents[2] / "baton/demo/samples"
+    [row] = json_rows(
+        run_demo("--json", str(register / "pdfplumber-federal-register-2020-17221.pdf"))
+    )
+    assert row["status"] == "succeeded" and row["chunks"] >= 5  # 60,000 characters: ctx.map
+
+
+def test_a_parse_past_its_timeout_is_killed_and_said(tmp_path: Path) -> None:
+    from .conftest import corpus_dir
+
+    slow = corpus_dir() / "samplefiles-GeoTopo-komprimiert.pdf"  # about 2 s of parsing
+    good = tmp_path / "small.pdf"
+    good.write_bytes(make_pdf([["still fine"]]))
+    env = {"BATON_DEMO_PARSE_TIMEOUT": "0.3"}
+    rows = json_rows(run_demo("--json", str(slow), str(good), env=env))
+    assert rows[0]["status"] == "failed"
+    assert rows[0]["error"] == "reading the PDF took longer than 0.3 s and was stopped"
+    assert rows[1]["status"] == "succeeded"  # the pool replaced the killed process
