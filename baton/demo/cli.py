@@ -42,6 +42,7 @@ class Row:
     pii: dict[str, int] = field(default_factory=dict)
     analyzer: str | None = None
     chunks: int | None = None
+    tables: int | None = None
     seconds: float | None = None
     error: str | None = None
     failed_pages: list[dict[str, Any]] = field(default_factory=list)
@@ -183,6 +184,7 @@ def _update(row: Row, job: Any) -> None:
         row.pages, row.pii = rep.pages, dict(rep.pii)
         row.document_type, row.analyzer = rep.analysis.document_type, rep.analysis.analyzer
         row.fields_found, row.chunks = rep.analysis.fields_found, rep.chunks
+        row.tables = len(rep.tables)
         row.failed_pages = [f.model_dump() for f in rep.failed_pages]
         row.image_only_pages = list(rep.image_only_pages)
         if rep.image_only_pages:

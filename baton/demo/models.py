@@ -39,6 +39,13 @@ class PageFailure(BaseModel):
     reason: str
 
 
+class Table(BaseModel):
+    """Rows of cells found on a page by column alignment (a heuristic, not a ruled grid)."""
+
+    page: int
+    rows: list[list[str]]
+
+
 class Parsed(BaseModel):
     """Parse + scrub output. `pages` holds scrubbed text only."""
 
@@ -48,6 +55,7 @@ class Parsed(BaseModel):
     pages: list[str] = Field(default_factory=list)
     failed_pages: list[PageFailure] = Field(default_factory=list)
     image_only_pages: list[int] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
     truncated: bool = False
     pii: dict[str, int] = Field(default_factory=dict)  # kind -> how many were replaced
 
@@ -94,6 +102,7 @@ class Report(BaseModel):
     pages: int
     failed_pages: list[PageFailure] = Field(default_factory=list)
     image_only_pages: list[int] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
     truncated: bool = False
     pii: dict[str, int] = Field(default_factory=dict)
     analysis: Analysis

@@ -29,6 +29,7 @@ import pypdf._text_extraction  # the same: loaded lazily on first extract_text
 import pypdf.filters
 
 from .models import Limits, PageFailure
+from .tables import find_tables, plain_text
 
 log = logging.getLogger("baton.demo.parse")
 
@@ -49,6 +50,7 @@ class PageText:
         self.texts: list[str] = []
         self.failed: list[PageFailure] = []
         self.image_only: list[int] = []
+        self.tables: list[tuple[int, list[list[str]]]] = []  # (page, rows), raw cells
         self.truncated = False
 
 
@@ -153,9 +155,21 @@ def _decrypt_empty(reader: Any) -> bool:
 
 
 def _page_text(reader: Any, n: int, found: PageText) -> str:
+    """The page's text in layout mode (columns kept apart, so tables can be found), falling
+    back to plain extraction when the layout pass fails."""
     try:
         page = reader.pages[n]
-        text: str = page.extract_text() or ""
+        try:
+            layout: str = page.extract_text(extraction_mode="layout") or ""
+        except (MemoryError, CpuLimit, RecursionError):
+            raise
+        except Exception:
+            layout = ""
+        if layout.strip():
+            found.tables.extend((n + 1, rows) for rows in find_tables(layout))
+            text = plain_text(layout)
+        else:
+            text = page.extract_text() or ""
     except (MemoryError, CpuLimit):
         raise
     except RecursionError:

@@ -25,7 +25,7 @@ import baton
 from . import offline
 from .config import DemoConfig
 from .llm import Provider
-from .models import Analysis, Chunk, Limits, Parsed, Report, ScanReport
+from .models import Analysis, Chunk, Limits, Parsed, Report, ScanReport, Table
 from .parse import Unreadable, extract_pages
 from .scan import scan
 from .scrub import scrub
@@ -35,6 +35,7 @@ app = baton.App(name="baton-demo")
 QUEUE = "documents"
 CHUNK_CHARS = 12_000
 MAX_CHUNKS = 24
+MAX_TABLES = 50
 PARSE_TIMEOUT = float(os.environ.get("BATON_DEMO_PARSE_TIMEOUT", Limits().parse_timeout))
 
 
@@ -76,17 +77,25 @@ def parse_document(tenant: str, digest: str, limits: Limits) -> Parsed:
     except Unreadable as exc:
         return Parsed(ok=False, reason=str(exc))
     counts: Counter[str] = Counter()
-    pages = []
-    for text in found.texts:
-        clean = scrub(text)
-        counts.update(clean.counts)
-        pages.append(clean.text)
+
+    def clean(text: str, count: bool = True) -> str:
+        done = scrub(text)
+        if count:  # a table's cells are also in its page's text: count them once
+            counts.update(done.counts)
+        return done.text
+
+    pages = [clean(text) for text in found.texts]
+    tables = [
+        Table(page=page, rows=[[clean(cell, count=False) for cell in row] for row in rows])
+        for page, rows in found.tables[:MAX_TABLES]
+    ]
     parsed = Parsed(
         ok=True,
         page_count=found.count,
         pages=pages,
         failed_pages=found.failed,
         image_only_pages=found.image_only,
+        tables=tables,
         truncated=found.truncated,
         pii=dict(counts),
     )
@@ -171,6 +180,7 @@ async def process_document(ctx: baton.Context, document: DocumentRef) -> Report:
         pages=parsed.page_count,
         failed_pages=parsed.failed_pages,
         image_only_pages=parsed.image_only_pages,
+        tables=parsed.tables,
         truncated=parsed.truncated,
         pii=parsed.pii,
         analysis=merge(analyses),

@@ -71,13 +71,13 @@ def test_long_documents_are_chunked_and_fanned_out() -> None:
 
 
 def test_a_parse_past_its_timeout_is_killed_and_said(tmp_path: Path) -> None:
-    from .conftest import corpus_dir
-
-    slow = corpus_dir() / "samplefiles-GeoTopo-komprimiert.pdf"  # about 2 s of parsing
+    slow = tmp_path / "long.pdf"  # 1,900 pages: several seconds of parsing
+    lines = [f"line {i} of a long report with some words in it" for i in range(60)]
+    slow.write_bytes(make_pdf([lines] * 1900))
     good = tmp_path / "small.pdf"
     good.write_bytes(make_pdf([["still fine"]]))
-    env = {"BATON_DEMO_PARSE_TIMEOUT": "0.3"}
+    env = {"BATON_DEMO_PARSE_TIMEOUT": "1.2"}
     rows = json_rows(run_demo("--json", str(slow), str(good), env=env))
     assert rows[0]["status"] == "failed"
-    assert rows[0]["error"] == "reading the PDF took longer than 0.3 s and was stopped"
+    assert rows[0]["error"] == "reading the PDF took longer than 1.2 s and was stopped"
     assert rows[1]["status"] == "succeeded"  # the pool replaced the killed process

@@ -28,7 +28,12 @@ def _forms(value: str) -> set[bytes]:
 def test_nothing_raw_is_stored_logged_returned_or_sent(tmp_path: Path, fake_llm: FakeLLM) -> None:
     pdf = tmp_path / "pii.pdf"
     lines = ["INVOICE", "Bill to: Globex Corporation"] + [f"Contact: {v}" for v in RAW]
-    pdf.write_bytes(make_pdf([lines, ["Total due: $10.00", f"Questions: {RAW[0]}"]]))
+    table = [
+        f"{name:<14}{value:<31}{n}0.00"
+        for name, value, n in zip("ABCD", RAW[:4], "1234", strict=True)
+    ]
+    table.insert(0, f"{'Name':<14}{'Contact':<31}Amount")
+    pdf.write_bytes(make_pdf([lines, table, ["Total due: $10.00", f"Questions: {RAW[0]}"]]))
     assert all(v.encode() in pdf.read_bytes() for v in RAW)  # the seed is really there
     work = tmp_path / "work"
     env = {
@@ -38,7 +43,8 @@ def test_nothing_raw_is_stored_logged_returned_or_sent(tmp_path: Path, fake_llm:
     proc = run_demo("--json", "--workdir", str(work), str(pdf), env=env)
     [row] = json_rows(proc)
     assert row["status"] == "succeeded" and row["analyzer"] == "llm:fake/fake-1"
-    assert row["pii"] == {"email": 2, "phone": 1, "card": 1, "iban": 1, "national_id": 1}
+    assert row["pii"] == {"email": 3, "phone": 2, "card": 2, "iban": 2, "national_id": 1}
+    assert row["tables"] == 1  # its cells are scrubbed too (and grepped below)
 
     stored = [p for p in work.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in stored) and any("results" in p.parts for p in stored)
