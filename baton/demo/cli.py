@@ -92,7 +92,8 @@ async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) 
             f"LLM providers {names} (offline rules as the last fallback)"
             if names
             else "offline extractor (rules; no LLM provider configured)"
-        )
+        ),
+        soft_wrap=True,
     )
     pool = max(1, min(2, os.cpu_count() or 1))
     worker = baton.Worker(
@@ -101,7 +102,7 @@ async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) 
     running = asyncio.create_task(worker.run())
     rows = [Row(file=p.name) for p in paths]
     try:
-        await _upload_all(make_api(), paths, rows)
+        await _upload_all(make_api(auth=_local), paths, rows)
         await _follow(app, rows, running, timeout, show=not as_json and err.is_terminal, err=err)
     finally:
         worker.stop()
@@ -114,9 +115,19 @@ async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) 
         r for r in rows if r.status not in ("succeeded", "failed", "cancelled", "expired")
     ]
     if broke or unfinished:
-        err.print(f"baton demo: {len(unfinished)} document(s) did not finish; baton broke")
+        err.print(
+            f"baton demo: {len(unfinished)} document(s) did not finish; baton broke",
+            soft_wrap=True,
+        )
         return 1
     return 0
+
+
+def _local() -> Any:
+    """In-process uploads (no socket): the one local caller, in the default tenant."""
+    from baton.http import Caller
+
+    return Caller("default", None)
 
 
 async def _upload_all(api: Any, paths: list[Path], rows: list[Row]) -> None:
