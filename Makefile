@@ -19,13 +19,13 @@ test: venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv
-	$(PY) -m ruff check baton tests bench
-	$(PY) -m ruff format --check baton tests bench
+	$(PY) -m ruff check baton tests bench examples
+	$(PY) -m ruff format --check baton tests bench examples
 	$(PY) -m mypy
 
 fmt: venv
-	$(PY) -m ruff format baton tests bench
-	$(PY) -m ruff check --fix baton tests bench
+	$(PY) -m ruff format baton tests bench examples
+	$(PY) -m ruff check --fix baton tests bench examples
 
 # The reference app on the bundled samples: API and worker in one process, offline, no keys.
 # DEMO_ARGS='--json' or DEMO_ARGS='my.pdf other.pdf' to change what it runs on.
