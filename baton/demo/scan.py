@@ -10,9 +10,10 @@ Its work is bounded by the file size and the caps, so it can run on a thread.
 
 from __future__ import annotations
 
+import bisect
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models import Limits, ScanReport
 
@@ -35,13 +36,16 @@ _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 _WIDTH = re.compile(rb"/Width\s+(\d+)")
 _HEIGHT = re.compile(rb"/Height\s+(\d+)")
 _FLATE = re.compile(rb"/(?:FlateDecode|Fl)(?![A-Za-z])")
-_DICT_LOOKBACK = 4096
+_ENDSTREAM = re.compile(rb"endstream")
+_DICT_LOOKBACK = 1024  # a stream's dictionary sits just before it
+MAX_STREAMS = 200_000  # bounds the scan's own work on a file made of stream keywords
 
 
 @dataclass(slots=True)
 class _Tally:
     pages: int = 0
     inflated: int = 0
+    ends: list[int] = field(default_factory=list)  # where each `endstream` starts
 
 
 class Refused(Exception):
@@ -70,7 +74,10 @@ def _check(data: bytes, limits: Limits) -> _Tally:
         raise Refused(f"the file is {_mib(len(data))}; the limit is {_mib(limits.max_bytes)}")
     _check_magic(data)
     tally = _Tally(pages=len(_PAGE.findall(data)))
-    for match in _STREAM.finditer(data):
+    tally.ends = [m.start() for m in _ENDSTREAM.finditer(data)]
+    for n, match in enumerate(_STREAM.finditer(data)):
+        if n >= MAX_STREAMS:
+            raise Refused(f"the PDF has more than {MAX_STREAMS:,} streams")
         _check_stream(data, match.start(), match.end(), limits, tally)
     if tally.pages > limits.max_pages:
         raise Refused(f"the PDF has {tally.pages:,} pages; the limit is {limits.max_pages:,}")
@@ -100,10 +107,11 @@ def _check_stream(data: bytes, start: int, body: int, limits: Limits, tally: _Ta
     if not layers:
         return
     length = _LENGTH.search(head)
-    end = body + int(length.group(1)) if length else data.find(b"endstream", body)
-    if end < body or end > len(data):
-        end = data.find(b"endstream", body)
-    raw = data[body : end if end > body else len(data)]
+    end = body + int(length.group(1)) if length else -1
+    if end < body or end > len(data):  # no usable /Length: up to the next `endstream`
+        at = bisect.bisect_left(tally.ends, body)
+        end = tally.ends[at] if at < len(tally.ends) else len(data)
+    raw = memoryview(data)[body:end]  # no copy: a hostile file may have many long ones
     room = min(limits.max_stream_bytes, limits.max_inflated_bytes - tally.inflated)
     out = _inflate(raw, layers, room)
     if out is None:
@@ -118,9 +126,9 @@ def _check_stream(data: bytes, start: int, body: int, limits: Limits, tally: _Ta
         tally.pages += len(_PAGE.findall(out))
 
 
-def _inflate(raw: bytes, layers: int, cap: int) -> bytes | None:
+def _inflate(raw: memoryview, layers: int, cap: int) -> bytes | None:
     """Inflate `layers` nested Flate encodings, never producing more than `cap + 1` bytes."""
-    out = raw
+    out: bytes | memoryview = raw
     for _ in range(layers):
         try:
             out = zlib.decompressobj().decompress(out, cap + 1)
@@ -128,7 +136,7 @@ def _inflate(raw: bytes, layers: int, cap: int) -> bytes | None:
             return None
         if len(out) > cap:
             return out
-    return out
+    return bytes(out)
 
 
 def _check_image(head: bytes, limits: Limits) -> None:

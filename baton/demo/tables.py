@@ -52,7 +52,8 @@ def _columns(block: list[Row]) -> int:
     for edge in (0, 1):
         rows_at: Counter[int] = Counter()
         for row in block:
-            rows_at.update({cell[edge] + d for cell in row for d in (-1, 0, 1)})
+            edges = [cell[0] if edge == 0 else cell[1] for cell in row]
+            rows_at.update({e + d for e in edges for d in (-1, 0, 1)})
         found.append({p for p, n in rows_at.items() if n >= need})
     cells = [cell for row in block for cell in row]
     on_grid = sum(1 for c in cells if c[0] in found[0] or c[1] in found[1])

@@ -75,3 +75,17 @@ def test_an_image_declaring_huge_dimensions_is_refused() -> None:
 def test_encryption_is_noticed() -> None:
     data = make_pdf([["x"]]).replace(b"/Root 1 0 R", b"/Root 1 0 R /Encrypt 9 0 R")
     assert scan(data, Limits()).encrypted
+
+
+def test_a_file_of_stream_keywords_is_bounded() -> None:
+    from baton.demo import scan as scan_module
+
+    data = b"%PDF-1.4\n" + b"1 0 obj << /Filter /FlateDecode >> stream\nxx\n" * 3000
+    report = scan(data, Limits())
+    assert report.ok  # no endstream anywhere: each stream runs to the end, found by bisect
+    old = scan_module.MAX_STREAMS
+    scan_module.MAX_STREAMS = 1000
+    try:
+        assert scan(data, Limits()).reason == "the PDF has more than 1,000 streams"
+    finally:
+        scan_module.MAX_STREAMS = old
