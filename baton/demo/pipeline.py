@@ -68,9 +68,13 @@ def scan_document(tenant: str, digest: str, limits: Limits) -> ScanReport:
     return scan(data, limits)
 
 
-@app.step(executor="process", timeout=PARSE_TIMEOUT, retry=baton.Retry(attempts=2, base_delay=0.1))
+@app.step(executor="process", timeout=PARSE_TIMEOUT, retry=baton.Retry(attempts=1))
 def parse_document(tenant: str, digest: str, limits: Limits) -> Parsed:
-    """Text per page under memory, CPU and output limits, scrubbed before it leaves."""
+    """Text per page under memory, CPU and output limits, scrubbed before it leaves.
+
+    One attempt: the same bytes under the same limits fail the same way, so a retry would
+    only double the cost of a hostile file. (A worker that dies mid-parse is a crash, not
+    an attempt: another worker resumes the job, up to the pipeline's `max_crashes`.)"""
     data = config().store().get(DocumentStore.document_name(tenant, digest))
     try:
         found = extract_pages(data, limits)
