@@ -89,7 +89,7 @@ async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) 
     err.print(
         f"baton demo: {len(paths)} document(s); analyzer: "
         + (
-            f"LLM providers {names} (offline rules as the last fallback)"
+            f"LLM providers {names} (offline rules if they all give up)"
             if names
             else "offline extractor (rules; no LLM provider configured)"
         ),
@@ -200,6 +200,8 @@ def _update(row: Row, job: Any) -> None:
         row.image_only_pages = list(rep.image_only_pages)
         if rep.image_only_pages:
             row.error = f"image-only pages (no text; need OCR): {_pages(rep.image_only_pages)}"
+        if rep.notes:
+            row.error = rep.notes[0]
         if rep.failed_pages:
             first = rep.failed_pages[0]
             row.error = (

@@ -10,7 +10,8 @@ its key. `$BATON_DEMO_LLM_PROVIDERS` is a JSON list, tried in order:
      {"name": "local", "base_url": "http://127.0.0.1:11434/v1", "model": "llama3.2"}]
 
 Each provider becomes a baton step (pipeline.py) with its own `rate_limit`, `timeout` and
-`retry`, the next provider as its `fallback`, and the offline analyzer last. baton's Retry
+`retry`, the next providers as its `fallback`; when all of them give up, the pipeline runs
+the offline analyzer and notes why. baton's Retry
 classifies the failures: 429 (honouring Retry-After), 5xx, timeouts and cut connections are
 retried; 400 and 401 are not. An answer that is not JSON or does not validate against
 `Analysis` raises `InvalidAnswer`, which is retried, then given up (and reported) like any
@@ -113,7 +114,7 @@ class Provider:
                 self.breaker.record(False)  # the provider's fault, not the request's
             raise
         self.breaker.record(True)
-        return answer.model_copy(update={"analyzer": self.label})
+        return answer.model_copy(update={"analyzer": self.label, "note": None})
 
     async def _ask(self, chunk: Chunk) -> Analysis:
         cfg = self.config

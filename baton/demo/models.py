@@ -81,6 +81,7 @@ class Analysis(BaseModel):
     amounts: list[Amount] = Field(default_factory=list)
     total: Amount | None = None
     analyzer: str = "offline"
+    note: str | None = None  # e.g. why the offline rules stood in for the LLM
 
     @property
     def fields_found(self) -> int:
@@ -107,6 +108,7 @@ class Report(BaseModel):
     pii: dict[str, int] = Field(default_factory=dict)
     analysis: Analysis
     analyzers: list[str] = Field(default_factory=list)  # one per chunk, in order
+    notes: list[str] = Field(default_factory=list)  # what a reader should know (LLM gave up)
     chunks: int = 1
     saved_to: str | None = None
     encrypted: bool = False

@@ -1,7 +1,7 @@
 """The offline analyzer: rules and regular expressions instead of an LLM.
 
-It runs when no LLM provider is configured (and as the last fallback when every provider
-gave up), so the demo needs no network and no keys. It is honest about what it is: every
+It runs when no LLM provider is configured (and stands in when every provider has given
+up), so the demo needs no network and no keys. It is honest about what it is: every
 result it makes says `analyzer="offline"`. It triages by keywords and extracts parties
 (company names, labelled counterparties), dates (normalised to ISO 8601), amounts with
 their currency, and the total.

@@ -110,7 +110,7 @@ def parse_document(tenant: str, digest: str, limits: Limits) -> Parsed:
 
 @app.step
 def analyze_offline(chunk: Chunk) -> Analysis:
-    """Rules and regexes: the analyzer when no LLM is configured, and the last fallback."""
+    """Rules and regexes: the analyzer when no LLM is configured, or when every one gave up."""
     return offline.analyze(chunk.text)
 
 
@@ -131,16 +131,16 @@ def _provider_step(
     )(ask)
 
 
-def _chain() -> baton.Step[Any, Any]:
-    """The first provider, falling back to each next one in order, then to offline rules."""
+def _chain() -> baton.Step[Any, Any] | None:
+    """The first provider, falling back to each next one in order (None: no provider)."""
     providers = config().providers
     if not providers:
-        return analyze_offline
+        return None
     rest = [_provider_step(p, []) for p in providers[1:]]
-    return _provider_step(providers[0], [*rest, analyze_offline])
+    return _provider_step(providers[0], rest)
 
 
-ANALYZE = _chain()
+LLM = _chain()
 
 
 @app.step
@@ -158,7 +158,19 @@ def save_report(tenant: str, report: Report) -> Report:
 @app.pipeline(queue=QUEUE, timeout=300)
 async def analyze_chunk(ctx: baton.Context, chunk: Chunk) -> Analysis:
     """One chunk through the provider chain (a child job, so any worker may take it)."""
-    return await ctx.run(ANALYZE, chunk)
+    return await analyze_one(ctx, chunk)
+
+
+async def analyze_one(ctx: baton.Context, chunk: Chunk) -> Analysis:
+    """The provider chain; when every provider gave up, the offline rules, saying why."""
+    if LLM is None:
+        return await ctx.run(analyze_offline, chunk)
+    try:
+        return await ctx.run(LLM, chunk)
+    except baton.StepFailed as exc:  # saved as failed, so a replay takes this path again
+        why = " ".join(f"{exc.error.get('type')}: {exc.error.get('message')}".split())[:160]
+        answer = await ctx.run(analyze_offline, chunk)
+        return answer.model_copy(update={"note": f"every LLM provider gave up ({why})"})
 
 
 @app.pipeline(queue=QUEUE, timeout=600)
@@ -189,6 +201,7 @@ async def process_document(ctx: baton.Context, document: DocumentRef) -> Report:
         pii=parsed.pii,
         analysis=merge(analyses),
         analyzers=[a.analyzer for a in analyses],
+        notes=list(dict.fromkeys(a.note for a in analyses if a.note)),
         chunks=len(chunks),
     )
     saved = await ctx.run(save_report, ctx.tenant, report)
@@ -200,7 +213,7 @@ async def _analyze(ctx: baton.Context, chunks: list[Chunk]) -> list[Analysis]:
     if not chunks:
         return [Analysis(analyzer="none: no text layer (scanned pages need OCR)")]
     if len(chunks) == 1:
-        return [await ctx.run(ANALYZE, chunks[0])]
+        return [await analyze_one(ctx, chunks[0])]
     return await ctx.map(analyze_chunk, chunks)
 
 

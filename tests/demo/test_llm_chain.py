@@ -1,6 +1,7 @@
 """The provider chain inside the real pipeline (`baton demo` with two scripted fake
 providers): baton's Retry retries 429 (after Retry-After), 5xx, timeouts, cut streams and
-invalid answers; 400/401 go straight to the fallback; the offline analyzer is last."""
+invalid answers; 400/401 go straight to the fallback; when every provider gave up, the
+offline analyzer stands in and the result says why."""
 
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ def test_chain(
     assert (len(a.seen), len(b.seen)) == (calls_a, calls_b)
     if analyzer.startswith("llm:"):
         assert row["document_type"] == "invoice" and row["fields_found"] == 4
+        assert row["error"] is None
+    else:  # reported, not hidden: the offline rules stood in, and the row says why
+        assert row["error"].startswith("every LLM provider gave up (HTTPStatusError: ")
     keys = {s.headers["idempotency-key"] for s in a.seen}
     assert len(keys) == (1 if a.seen else 0)  # one step: the same key on every retry
 
