@@ -19,6 +19,7 @@ import logging
 import os
 import resource
 import signal
+import threading
 import unicodedata  # noqa: F401  (pypdf imports it lazily: load it before memory is capped)
 import warnings
 from collections.abc import Callable, Iterator
@@ -63,17 +64,22 @@ def limited(limits: Limits) -> Iterator[None]:
     """Lower the soft memory and CPU limits of this process for one parse, then restore."""
     saved_as = resource.getrlimit(resource.RLIMIT_AS)
     saved_cpu = resource.getrlimit(resource.RLIMIT_CPU)
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_soft = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds
-    old_handler = signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    # SIGXCPU can only be caught on the main thread (as in baton's process executor); on
+    # another thread the CPU limit is left alone and the step's timeout is the bound
+    on_main = threading.current_thread() is threading.main_thread()
+    old_handler = signal.signal(signal.SIGXCPU, _on_sigxcpu) if on_main else None
     try:
         _lower(resource.RLIMIT_AS, saved_as, _address_space() + limits.memory_bytes)
-        _lower(resource.RLIMIT_CPU, saved_cpu, cpu_soft)
+        if on_main:
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_soft = int(used.ru_utime + used.ru_stime) + limits.cpu_seconds
+            _lower(resource.RLIMIT_CPU, saved_cpu, cpu_soft)
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, saved_as)
         resource.setrlimit(resource.RLIMIT_CPU, saved_cpu)
-        signal.signal(signal.SIGXCPU, old_handler)
+        if on_main:
+            signal.signal(signal.SIGXCPU, old_handler)
 
 
 def _lower(which: int, saved: tuple[int, int], soft: int) -> None:

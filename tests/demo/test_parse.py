@@ -96,3 +96,11 @@ def test_cpu_limit_becomes_a_reason() -> None:
     big = corpus_dir() / "samplefiles-GeoTopo-komprimiert.pdf"  # ~2 s of CPU in pypdf
     result = _limited_parse(big, cpu_seconds=0)
     assert result == {"reason": "reading the PDF used more than 0 s of CPU and was stopped"}
+
+
+def test_parsing_on_a_thread_works_without_the_cpu_limit() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(extract_pages, make_pdf([["on a thread"]]), Limits()).result()
+    assert found.texts[0].strip() == "on a thread"
