@@ -45,6 +45,7 @@ def providers_env(*servers: tuple[str, FakeLLM], **extra: Any) -> str:
                 "rate_limit": None,
                 "timeout": extra.get("timeout", 2.0),
                 "attempts": extra.get("attempts", 3),
+                "failures_to_open": extra.get("failures_to_open", 5),
             }
             for name, s in servers
         ]

@@ -77,3 +77,23 @@ def test_retry_after_is_honoured(tmp_path: Path, pair: tuple[FakeLLM, FakeLLM]) 
     row = _run(tmp_path, a, b)
     assert row["analyzer"] == "llm:a/fake-1" and len(a.seen) == 2
     assert a.seen[1].at - a.seen[0].at >= 1.4  # waited at least what the server asked
+
+
+def test_a_failing_provider_trips_its_breaker(
+    tmp_path: Path, pair: tuple[FakeLLM, FakeLLM]
+) -> None:
+    a, b = pair
+    a.script = ["500"] * 100
+    pdfs = []
+    for n in range(4):
+        pdf = tmp_path / f"doc{n}.pdf"
+        pdf.write_bytes(make_pdf([["INVOICE", f"number {n}", "Total due: $10.00"]]))
+        pdfs.append(str(pdf))
+    env = {
+        "BATON_DEMO_LLM_PROVIDERS": providers_env(("a", a), ("b", b), failures_to_open=3),
+    }
+    rows = json_rows(run_demo("--json", *pdfs, env=env))
+    assert [r["analyzer"] for r in rows] == ["llm:b/fake-1"] * 4
+    # without the breaker: 4 documents x 3 attempts = 12 requests to `a`; with it, the
+    # 3 that open it plus at most one in flight per other document
+    assert 3 <= len(a.seen) <= 6
