@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Header, HTTPException, UploadFile
+from fastapi import Depends, FastAPI, File, Header, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import baton
 from baton.http import Caller, api_key_auth
@@ -28,6 +30,13 @@ from baton.http import Caller, api_key_auth
 from .pipeline import DocumentRef, app, config, process_document
 from .store import DocumentStore, digest_of
 
+CODES = {
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+}
 PDF_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream", ""}
 _READ = 1024 * 1024
 
@@ -37,6 +46,7 @@ def make_api(auth: Any = None) -> FastAPI:
     who = auth or api_key_auth()
     api = FastAPI(title="baton reference app: documents")
     api.include_router(app.router(auth=who))
+    _problems(api)
 
     @api.post("/documents", status_code=202)
     async def upload(
@@ -86,6 +96,29 @@ def make_api(auth: Any = None) -> FastAPI:
         return describe(job)
 
     return api
+
+
+def _problems(api: FastAPI) -> None:
+    """Errors as `{code, message, field?}`, the shape of baton's own router beside them."""
+
+    def problem(status: int, message: str, field: str | None = None, **kw: Any) -> JSONResponse:
+        body = {"code": CODES.get(status, "error"), "message": message}
+        return JSONResponse(body | ({"field": field} if field else {}), status_code=status, **kw)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = (exc.errors() or [{"loc": (), "msg": "invalid request"}])[0]
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        return problem(422, f"{field}: {first.get('msg')}" if field else first["msg"], field)
+
+    @api.exception_handler(baton.BackendUnavailable)
+    async def unavailable(_: Request, exc: baton.BackendUnavailable) -> JSONResponse:
+        body = {"code": "unavailable", "message": str(exc)}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
 def describe(job: baton.Job) -> dict[str, Any]:

@@ -144,7 +144,7 @@ async def _upload_all(api: Any, paths: list[Path], rows: list[Row]) -> None:
             files = {"file": (path.name, data, "application/pdf")}
             r = await client.post("/documents", files=files)
             if r.status_code != 202:
-                row.status, row.error = "failed", str(r.json().get("detail", r.text))[:200]
+                row.status, row.error = "failed", str(r.json().get("message", r.text))[:200]
                 continue
             body = r.json()
             row.job_id, row.duplicate = body["id"], body["duplicate"]

@@ -43,7 +43,7 @@ async def test_upload_run_and_dedup(demo_app: Any, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(demo_app, "webhooks", dataclasses.replace(demo_app.webhooks, secret="s"))
     async with _client() as client:
         refused = await _upload(client, INVOICE, callback_url="http://127.0.0.1:9/hook")
-        assert refused.status_code == 422 and "loopback" in refused.json()["detail"]
+        assert refused.status_code == 422 and "loopback" in refused.json()["message"]
         first = await _upload(client, INVOICE, callback_url="https://hooks.example.invalid/done")
         assert first.status_code == 202
         body = first.json()
@@ -80,7 +80,7 @@ async def test_idempotency_key_is_bound_to_its_bytes(demo_app: Any) -> None:
         b = await _upload(client, INVOICE, key)
         assert a.status_code == b.status_code == 202 and a.json()["id"] == b.json()["id"]
         other = await _upload(client, make_pdf([["other"]]), key)
-        assert other.status_code == 409 and "another file" in other.json()["detail"]
+        assert other.status_code == 409 and "another file" in other.json()["message"]
 
 
 async def test_type_and_size_are_checked(demo_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,12 +88,20 @@ async def test_type_and_size_are_checked(demo_app: Any, monkeypatch: pytest.Monk
     config.cache_clear()
     async with _client() as client:
         big = await _upload(client, INVOICE)
-        assert big.status_code == 413 and "larger than the limit" in big.json()["detail"]
+        assert big.status_code == 413 and "larger than the limit" in big.json()["message"]
         files = {"file": ("x.png", b"\x89PNG", "image/png")}
         wrong = await client.post("/documents", files=files)
-        assert wrong.status_code == 415 and "expected a PDF" in wrong.json()["detail"]
+        assert wrong.status_code == 415 and "expected a PDF" in wrong.json()["message"]
         missing = await client.post("/documents")
         assert missing.status_code == 422
+        assert missing.json() == {
+            "code": "invalid_request",
+            "message": "file: Field required",
+            "field": "file",
+        }
+        assert (
+            big.json()["code"] == "too_large" and wrong.json()["code"] == "unsupported_media_type"
+        )
 
 
 async def test_results_are_sealed_when_a_key_is_set(
