@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint typecheck fmt demo bench clean lock
+.PHONY: venv test lint typecheck fmt demo bench bench-http clean lock
 
 venv: $(STAMP)
 
@@ -50,6 +50,10 @@ $(BENCH_STAMP): requirements.lock bench/requirements.lock pyproject.toml
 	$(BENCH_PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(BENCH_VENV)/.installed-*
 	@touch $@
+
+# The HTTP API on SQLite: enqueue latency and live SSE watchers held by one `baton serve`.
+bench-http: venv
+	$(PY) -m bench.http_api $(BENCH_ARGS)
 
 lock:
 	$(PY) -m pip install -q uv

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import Response, StreamingResponse
 from pydantic_core import to_json
 
 from ..app import App
@@ -55,6 +54,22 @@ STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
     for code, spec in ERRORS.items()
+}
+
+
+class EventStream(StreamingResponse):
+    """text/event-stream, written as pre-encoded frames (see `sse.EventHub`)."""
+
+    media_type = "text/event-stream"
+
+
+STREAM_OK: dict[str, Any] = {
+    "description": "A stream of Server-Sent Events, ending after the job's terminal event",
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string", "description": "id: <n>, event: <type>, data: <JSON>"}
+        }
+    },
 }
 
 
@@ -156,10 +171,10 @@ class _Api:
             events_url=_url(request, "job_events", job.id),
         )
 
-    async def stream(self, job_id: str, cursor: int) -> AsyncIterator[ServerSentEvent]:
+    async def stream(self, job_id: str, cursor: int) -> AsyncIterator[bytes]:
         """Events after `cursor` until the job's latest ending (a retried job goes on)."""
         async with self.hub.subscribe(job_id, cursor) as sub:
-            yield ServerSentEvent(comment="baton events", retry=2000)
+            yield b": baton events\nretry: 2000\n\n"
             if await self._over(job_id, cursor):
                 return  # resumed after the end: nothing more will come
             while True:
@@ -167,10 +182,9 @@ class _Api:
                 if batch is None:
                     if await self._over(job_id, sub.cursor):
                         return
-                    yield ServerSentEvent(comment="keep-alive")
+                    yield b": keep-alive\n\n"
                     continue
-                for event in batch:
-                    yield ServerSentEvent(id=str(event.seq), event=event.type, data=event.as_dict())
+                yield b"".join(frame.data for frame in batch)
                 if sub.dropped:
                     return  # too far behind: the client reconnects with Last-Event-ID
                 if batch[-1].type in TERMINAL:
@@ -278,9 +292,9 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
 
     @router.get(
         "/jobs/{job_id}/events",
-        response_class=EventSourceResponse,
+        response_class=EventStream,
         name="job_events",
-        responses=STREAM_ERRORS,
+        responses={200: STREAM_OK, **STREAM_ERRORS},
     )
     async def job_events(
         job_id: Annotated[str, Depends(watched)],
@@ -289,13 +303,18 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
             Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
         ] = None,
         after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
-    ) -> AsyncIterator[ServerSentEvent]:
-        """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends."""
+    ) -> EventStream:
+        """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends.
+
+        Each message has `id` (the event number, for `Last-Event-ID`), `event` (its type)
+        and `data` (the event as JSON: `type`, `job_id`, `at` and its own fields)."""
         cursor = after or 0
         if last_event_id is not None and last_event_id.strip().isdigit():
             cursor = max(cursor, int(last_event_id))
-        async for item in api.stream(job_id, cursor):
-            yield item
+        return EventStream(
+            api.stream(job_id, cursor),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @router.post("/jobs/{job_id}/cancel", response_model=JobOut, name="cancel_job")
     async def cancel_job(request: Request, job_id: str, caller: caller_dep) -> JobOut:
@@ -380,8 +399,18 @@ def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:
     return InvalidInput(f"{where}: {err['msg']}", where)
 
 
+_TEMPLATES: dict[tuple[int, str, str], str] = {}
+
+
 def _url(request: Request, name: str, job_id: str) -> str:
-    return str(request.url_for(name, job_id=job_id).path)
+    """The path of a job's endpoint. `url_for` walks every route; do it once per mount."""
+    key = (id(request.scope.get("app")), request.scope.get("root_path", ""), name)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = str(request.url_for(name, job_id="{job_id}").path).replace("%7B", "{")
+        template = template.replace("%7D", "}")
+        _TEMPLATES[key] = template
+    return template.replace("{job_id}", job_id)
 
 
 def _title(name: str) -> str:
