@@ -190,6 +190,8 @@ def _update(row: Row, job: Any) -> None:
         return
     if job.finished_at is not None:
         row.seconds = round((job.finished_at - job.created_at).total_seconds(), 2)
+    if row.duplicate:
+        row.error = "the same bytes as an earlier upload: its job and result"
     if job.status.value == "succeeded" and job.result is not None:
         rep = job.result
         row.pages, row.pii = rep.pages, dict(rep.pii)

@@ -81,3 +81,12 @@ def test_a_parse_past_its_timeout_is_killed_and_said(tmp_path: Path) -> None:
     assert rows[0]["status"] == "failed"
     assert rows[0]["error"] == "reading the PDF took longer than 1.2 s and was stopped"
     assert rows[1]["status"] == "succeeded"  # the pool replaced the killed process
+
+
+def test_the_same_file_twice_is_one_job(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    a.write_bytes(make_pdf([["same bytes"]]))
+    b.write_bytes(a.read_bytes())
+    first, second = json_rows(run_demo("--json", str(a), str(b)))
+    assert first["job_id"] == second["job_id"] and second["duplicate"] is True
+    assert first["status"] == second["status"] == "succeeded" and first["duplicate"] is False
