@@ -18,7 +18,7 @@ _TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("invoice", ("invoice", "amount due", "bill to", "invoice number", "vat")),
     ("receipt", ("receipt", "thank you for your purchase", "paid with")),
     ("contract", ("agreement", "hereinafter", "party", "parties", "terms and conditions")),
-    ("transcript", ("transcript", "oral argument", "proceedings", "court reporter")),
+    ("transcript", ("transcript", "oral argument", "proceedings", "appearances", "petitioner")),
     ("regulation", ("federal register", "rule", "regulation", "cfr", "agency")),
     ("report", ("report", "summary", "statistics", "totals", "quarterly", "annual")),
     ("form", ("application form", "please fill", "signature", "check one", "applicant")),

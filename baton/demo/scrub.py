@@ -103,10 +103,14 @@ def _is_national_id(candidate: str) -> bool:
 
 
 def _phones(text: str, region: str, counts: Counter[str]) -> str:
-    """Phone numbers by libphonenumber's matcher (VALID leniency: real, dialable numbers)."""
+    """Phone numbers by libphonenumber's matcher: valid, dialable numbers whose digit groups
+    are written as the country writes them (STRICT_GROUPING), so runs of table figures that
+    happen to form a valid number are left alone."""
     spans = [
         (m.start, m.end)
-        for m in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID)
+        for m in phonenumbers.PhoneNumberMatcher(
+            text, region, phonenumbers.Leniency.STRICT_GROUPING
+        )
     ]
     for start, end in reversed(spans):
         text = text[:start] + "[PHONE]" + text[end:]

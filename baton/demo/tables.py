@@ -67,9 +67,21 @@ def _distinct(marks: set[int]) -> int:
     return sum(1 for i, p in enumerate(ordered) if i == 0 or p - ordered[i - 1] > 2)
 
 
+def _undouble(lines: list[str]) -> list[str]:
+    """Drop one blank line from every run of blank lines."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if not line and (i == 0 or lines[i - 1]):
+            continue
+        out.append(line)
+    return out
+
+
 def plain_text(layout: str) -> str:
     """Layout text without its padding: lines stripped, wide gaps kept as two spaces (a
     column break a reader, or an LLM, can still see), runs of blank lines folded."""
     lines = [_GAP.sub("  ", line.strip()) for line in layout.splitlines()]
+    if lines and sum(1 for line in lines if not line) > 0.4 * len(lines):
+        lines = _undouble(lines)  # double-spaced layout: a blank line after every line
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     return text.strip() + "\n" if text.strip() else ""

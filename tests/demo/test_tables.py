@@ -54,3 +54,8 @@ def test_tables_in_real_reports() -> None:
         (pdfs / "pdfplumber-federal-register-2020-17221.pdf").read_bytes(), Limits()
     )
     assert prose.tables == []
+
+
+def test_double_spaced_layout_is_undoubled() -> None:
+    layout = "line one\n\nline two\n\nline three\n\n\n\nnext paragraph\n"
+    assert plain_text(layout) == "line one\nline two\nline three\n\nnext paragraph\n"
