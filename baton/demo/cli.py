@@ -114,13 +114,14 @@ async def _main(paths: list[Path], as_json: bool, timeout: float, err: Console) 
     unfinished = [
         r for r in rows if r.status not in ("succeeded", "failed", "cancelled", "expired")
     ]
-    if broke or unfinished:
+    if broke:
+        err.print(f"baton demo: the worker stopped: {running.exception()!r}", soft_wrap=True)
+    elif unfinished:
         err.print(
-            f"baton demo: {len(unfinished)} document(s) did not finish; baton broke",
+            f"baton demo: {len(unfinished)} document(s) did not finish within {timeout:g} s",
             soft_wrap=True,
         )
-        return 1
-    return 0
+    return 1 if broke or unfinished else 0
 
 
 def _local() -> Any:

@@ -227,8 +227,9 @@ async def _stage(call: Awaitable[Parsed]) -> Parsed:
             reason = f"reading the PDF took longer than {PARSE_TIMEOUT:g} s and was stopped"
         elif kind == "ProcessDied":
             reason = "the parser crashed on this PDF (its process died) and was replaced"
-        else:
-            reason = f"the PDF could not be read ({kind})"
+        else:  # not the PDF's fault (the store, a bug): say what happened
+            said = " ".join(str(exc.error.get("message", "")).split())[:120]
+            reason = f"the document could not be processed ({kind}: {said})"
         raise DocumentRejected(reason) from None
 
 
