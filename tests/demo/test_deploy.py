@@ -1,6 +1,6 @@
 """The deployment the guide describes, for real: `baton worker` and uvicorn as separate
 processes sharing one SQLite file and one (sealed) document store, a PDF uploaded over
-TCP, its result read back, both processes stopped with SIGTERM."""
+TCP, its result read back, the signed callback received, both stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from .conftest import ROOT
+from .fakellm import FakeLLM
 from .pdfgen import make_pdf
 
 
@@ -34,6 +35,8 @@ def deployment(tmp_path: Path) -> Iterator[str]:
         "BATON_DEMO_STORE": str(tmp_path / "documents"),
         "BATON_DEMO_KEY": secrets.token_hex(32),
         "BATON_API_KEYS": "k1:acme",
+        "BATON_WEBHOOK_SECRET": "whsec-test",
+        "BATON_WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on loopback
     }
     port = _free_port()
     exe = [sys.executable, "-m"]
@@ -64,12 +67,14 @@ def _until_up(base: str) -> None:
     raise AssertionError("the API did not come up")
 
 
-def test_worker_and_api_as_separate_processes(deployment: str) -> None:
+def test_worker_and_api_as_separate_processes(deployment: str, fake_llm: FakeLLM) -> None:
+    receiver = fake_llm  # any POST gets a 200; every request is recorded
     _until_up(deployment)
     auth = {"Authorization": "Bearer k1"}
     pdf = make_pdf([["INVOICE", "Bill to: Globex Corporation", "Total due: $10.00"]])
     files = {"file": ("invoice.pdf", pdf, "application/pdf")}
-    r = httpx.post(f"{deployment}/documents", files=files, headers=auth, timeout=10)
+    hook = {"callback_url": f"http://127.0.0.1:{receiver.port}/hook"}
+    r = httpx.post(f"{deployment}/documents", files=files, headers=auth, params=hook, timeout=10)
     assert r.status_code == 202, r.text
     job_url = f"{deployment}/jobs/{r.json()['id']}"
     deadline = time.monotonic() + 60
@@ -79,3 +84,10 @@ def test_worker_and_api_as_separate_processes(deployment: str) -> None:
     doc = httpx.get(f"{deployment}{r.json()['status_url']}", headers=auth, timeout=5).json()
     assert doc["result"]["analysis"]["document_type"] == "invoice"
     assert doc["result"]["encrypted"] is True
+    deadline = time.monotonic() + 60
+    while not receiver.seen:
+        assert time.monotonic() < deadline, "no callback arrived"
+        time.sleep(0.1)
+    [call] = receiver.seen
+    assert call.path == "/hook" and call.headers["baton-signature"].startswith("t=")
+    assert call.body["type"] == "job.succeeded" and call.body["job"]["id"] == r.json()["id"]
