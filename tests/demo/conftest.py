@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def corpus_dir() -> Path:
-    """shared/corpus/pdfs: beside the clone (CI) or above the worktree (development)."""
+    """The hostile-PDF corpus: vendored in tests/corpus (with its licences), else the
+    shared copy beside or above the checkout."""
+    vendored = ROOT / "tests" / "corpus" / "pdfs"
+    if vendored.is_dir():
+        return vendored
     for base in (ROOT, *ROOT.parents):
         candidate = base / "shared" / "corpus" / "pdfs"
         if candidate.is_dir():
