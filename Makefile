@@ -27,8 +27,11 @@ fmt: venv
 	$(PY) -m ruff format baton tests bench examples
 	$(PY) -m ruff check --fix baton tests bench examples
 
+# The reference app on the bundled samples: API and worker in one process, offline, no keys.
+# DEMO_ARGS='--json' or DEMO_ARGS='my.pdf other.pdf' to change what it runs on.
+DEMO_ARGS ?=
 demo: venv
-	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
+	$(PY) -m baton demo $(DEMO_ARGS)
 
 # Benchmarks run in their own venv (bench/.venv): baton's locked deps, the peers and the
 # profilers from bench/requirements.lock (hash-pinned), and baton itself, editable.

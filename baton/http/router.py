@@ -399,8 +399,18 @@ def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:
     return InvalidInput(f"{where}: {err['msg']}", where)
 
 
+_TEMPLATES: dict[tuple[int, str, str], str] = {}
+
+
 def _url(request: Request, name: str, job_id: str) -> str:
-    return str(request.url_for(name, job_id=job_id).path)
+    """The path of a job's endpoint. `url_for` walks every route; do it once per mount."""
+    key = (id(request.scope.get("app")), request.scope.get("root_path", ""), name)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = str(request.url_for(name, job_id="{job_id}").path).replace("%7B", "{")
+        template = template.replace("%7D", "}")
+        _TEMPLATES[key] = template
+    return template.replace("{job_id}", job_id)
 
 
 def _title(name: str) -> str:
