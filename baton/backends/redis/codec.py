@@ -7,7 +7,7 @@ scripts' own (`woken`, `waiting_for`, `rkey`); every value is a string.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...models import Event, JobRecord, NewJob, Status, StepRecord
@@ -38,25 +38,32 @@ def pairs(flat: Sequence[Any]) -> dict[str, str]:
     return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
+def _converter(name: str) -> Callable[[str], Any]:
+    if name in _INTS:
+        return int
+    if name in _FLOATS:
+        return float
+    if name == "status":
+        return _STATUS.__getitem__
+    return str
+
+
+_CONVERT = tuple((name, _converter(name)) for name in FIELDS)
+
+
 def job_from_hash(h: dict[str, str]) -> JobRecord:
-    kw: dict[str, Any] = {}
-    for name in FIELDS:
-        value = h.get(name)
-        if value is None:
-            continue
-        if name in _INTS:
-            kw[name] = int(value)
-        elif name in _FLOATS:
-            kw[name] = float(value)
-        else:
-            kw[name] = value
-    kw["status"] = _STATUS[h["status"]]
-    return JobRecord(**kw)
+    return JobRecord(**{name: conv(h[name]) for name, conv in _CONVERT if name in h})
 
 
 def job_from_values(values: Sequence[str | None]) -> JobRecord:
     """A job read by HMGET of FIELDS (what the scripts return): values in that order."""
-    return job_from_hash({k: v for k, v in zip(FIELDS, values, strict=True) if v is not None})
+    return JobRecord(
+        **{
+            name: conv(value)
+            for (name, conv), value in zip(_CONVERT, values, strict=True)
+            if value is not None
+        }
+    )
 
 
 def new_job_data(job: NewJob) -> dict[str, Any]:

@@ -50,12 +50,17 @@ class Clients:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopClient] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: LoopClient | None = None
+        self._last_loop: asyncio.AbstractEventLoop | None = None  # strong: the one in use
 
     def here(self) -> LoopClient:
         loop = asyncio.get_running_loop()
+        if loop is self._last_loop and self._last is not None:  # the usual case: one loop
+            return self._last
         found = self._by_loop.get(loop)
         if found is None:
             found = self._by_loop[loop] = LoopClient(self._url, self._prefix)
+        self._last_loop, self._last = loop, found
         return found
 
     async def aclose(self) -> None:
@@ -69,3 +74,4 @@ class Clients:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.wrap_future(done), 5.0)
         self._by_loop.clear()
+        self._last = self._last_loop = None
