@@ -137,3 +137,16 @@ async def test_a_full_redis_refuses_whole_transitions(tmp_path: Path) -> None:
         admin.close()
         await backend.aclose()
         server.kill()
+
+
+async def test_a_big_batch_is_stored_in_chunks_with_its_keys_honoured() -> None:
+    with redis_url() as url:
+        backend = open_backend(url)
+        try:
+            jobs = [new_job(idempotency_key=f"k{n % 1500}") for n in range(2500)]
+            done = await backend.enqueue(jobs)
+            assert sum(d.created for d in done) == 1500
+            assert [d.id for d in done[1500:]] == [j.id for j in jobs[:1000]]
+            assert await backend.pending([QUEUE]) == 1500
+        finally:
+            await backend.aclose()

@@ -64,6 +64,7 @@ _DOWN = (RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyErro
 WRITE_RETRY = 30.0  # seconds a worker's fenced write keeps trying through an outage
 PURGE_EVERY = 60.0  # seconds between retention sweeps, per backend instance
 PURGE_BATCH = 200
+ENQUEUE_CHUNK = 1000  # jobs per enqueue script, so one huge batch never blocks Redis for long
 LIST_BUDGET = 2000  # index entries one list_jobs script call may scan
 
 
@@ -179,10 +180,11 @@ class RedisBackend:
     # --- producers --------------------------------------------------------------------
 
     async def enqueue(self, jobs: Sequence[NewJob]) -> list[Enqueued]:
-        if not jobs:
-            return []
-        flat = await self._run("enqueue", codec.jobs_json(jobs))
-        return [Enqueued(flat[i], bool(flat[i + 1])) for i in range(0, len(flat), 2)]
+        out: list[Enqueued] = []
+        for start in range(0, len(jobs), ENQUEUE_CHUNK):
+            flat = await self._run("enqueue", codec.jobs_json(jobs[start : start + ENQUEUE_CHUNK]))
+            out.extend(Enqueued(flat[i], bool(flat[i + 1])) for i in range(0, len(flat), 2))
+        return out
 
     async def cancel(self, job_id: str, tenant: str | None = None) -> JobRecord | None:
         return _job_or_none(await self._run("cancel", job_id, tenant or ""))
