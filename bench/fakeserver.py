@@ -52,7 +52,7 @@ def body_for(path: str) -> bytes:
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-        method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+        _method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
         length = 0
         for line in head.decode().split("\r\n")[1:]:
             if line.lower().startswith("content-length:"):
@@ -63,7 +63,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         body = body_for(path)
         status = "200 OK" if not body.startswith(b"not found") else "404 Not Found"
         writer.write(
-            f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n".encode()
             + body
         )
         await writer.drain()

@@ -339,8 +339,10 @@ def w4(spec: str, cfg: Config) -> dict[str, Any]:
         asyncio.run(_enqueue_all(run.adapter, "fanout", range(n, n + 1), cfg.enqueue_timeout))
         done = ("gather", "gather-wrong")
         finished = wait_until(
-            lambda: run.records.poll() and any(k in run.records.runs for k in done)
-            or not workers.alive(),
+            lambda: (
+                (run.records.poll() and any(k in run.records.runs for k in done))
+                or not workers.alive()
+            ),
             cfg.drain_timeout,
             0.005,
         )
@@ -384,7 +386,7 @@ def w5(spec: str, cfg: Config) -> dict[str, Any]:
             _enqueue_all(run.adapter, "w5", range(srv.port, srv.port + 1), cfg.enqueue_timeout)
         )
         finished = wait_until(
-            lambda: run.records.poll() and "w5.end" in run.records.runs or not workers.alive(),
+            lambda: (run.records.poll() and "w5.end" in run.records.runs) or not workers.alive(),
             cfg.drain_timeout,
             0.01,
         )

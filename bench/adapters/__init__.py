@@ -15,7 +15,11 @@ from .base import Adapter, Client
 ADAPTERS: dict[str, str] = {
     "baton-sqlite": "bench.adapters.baton_sqlite:BatonSQLite",
     "huey-sqlite": "bench.adapters.huey_sqlite:HueySQLite",
+    "huey-redis": "bench.adapters.huey_redis:HueyRedis",
+    "huey-postgres": "bench.adapters.huey_postgres:HueyPostgres",
     "raw-sqlite": "bench.adapters.raw_sqlite:RawSQLite",
+    "raw-pg": "bench.adapters.raw_pg:RawPG",
+    "raw-redis": "bench.adapters.raw_redis:RawRedis",
 }
 
 
