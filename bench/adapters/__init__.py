@@ -18,6 +18,9 @@ ADAPTERS: dict[str, str] = {
     "huey-redis": "bench.adapters.huey_redis:HueyRedis",
     "huey-postgres": "bench.adapters.huey_postgres:HueyPostgres",
     "raw-sqlite": "bench.adapters.raw_sqlite:RawSQLite",
+    "celery": "bench.adapters.celery_redis:CeleryRedis",
+    "rq": "bench.adapters.rq_redis:RQRedis",
+    "arq": "bench.adapters.arq_redis:ArqRedisAdapter",
     "raw-pg": "bench.adapters.raw_pg:RawPG",
     "raw-redis": "bench.adapters.raw_redis:RawRedis",
 }
