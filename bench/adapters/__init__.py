@@ -21,6 +21,8 @@ ADAPTERS: dict[str, str] = {
     "celery": "bench.adapters.celery_redis:CeleryRedis",
     "rq": "bench.adapters.rq_redis:RQRedis",
     "arq": "bench.adapters.arq_redis:ArqRedisAdapter",
+    "dramatiq": "bench.adapters.dramatiq_redis:DramatiqRedis",
+    "taskiq": "bench.adapters.taskiq_redis:TaskiqRedis",
     "raw-pg": "bench.adapters.raw_pg:RawPG",
     "raw-redis": "bench.adapters.raw_redis:RawRedis",
 }
