@@ -23,6 +23,7 @@ ADAPTERS: dict[str, str] = {
     "arq": "bench.adapters.arq_redis:ArqRedisAdapter",
     "dramatiq": "bench.adapters.dramatiq_redis:DramatiqRedis",
     "taskiq": "bench.adapters.taskiq_redis:TaskiqRedis",
+    "procrastinate": "bench.adapters.procrastinate_pg:ProcrastinatePG",
     "raw-pg": "bench.adapters.raw_pg:RawPG",
     "raw-redis": "bench.adapters.raw_redis:RawRedis",
 }
