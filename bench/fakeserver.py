@@ -15,6 +15,7 @@ an HTTP library would add its own set-up cost to every step, which is not what W
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import threading
@@ -49,7 +50,9 @@ def body_for(path: str) -> bytes:
     return b"not found"
 
 
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scale: float = 1.0
+) -> None:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
         _method, path, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
@@ -59,7 +62,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 length = int(line.split(":", 1)[1])
         if length:
             await reader.readexactly(length)
-        await asyncio.sleep(latency(path))
+        await asyncio.sleep(latency(path) * scale)
         body = body_for(path)
         status = "200 OK" if not body.startswith(b"not found") else "404 Not Found"
         writer.write(
@@ -75,10 +78,12 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 class FakeServers:
-    """Context manager: the server runs in a daemon thread; `port` is where it listens."""
+    """Context manager: the server runs in a daemon thread; `port` is where it listens.
+    `scale` multiplies every latency (the smoke test uses a small one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scale: float = 1.0) -> None:
         self.port = 0
+        self.scale = scale
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()
         self._stop: Callable[[], None] | None = None
@@ -88,7 +93,9 @@ class FakeServers:
         asyncio.set_event_loop(self._loop)
 
         async def main() -> None:
-            server = await asyncio.start_server(_handle, "127.0.0.1", 0, backlog=256)
+            server = await asyncio.start_server(
+                functools.partial(_handle, scale=self.scale), "127.0.0.1", 0, backlog=256
+            )
             self.port = server.sockets[0].getsockname()[1]
             done = asyncio.Event()
             self._stop = lambda: self._loop.call_soon_threadsafe(done.set)

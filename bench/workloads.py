@@ -53,6 +53,7 @@ class Config:
     w3_jobs: int = 500
     w3_inflight: int = 100  # over all worker processes
     w4_children: int = 200
+    w5_scale: float = 1.0  # multiplies the fake servers' latencies (1.0: realistic)
 
 
 class Run:
@@ -378,7 +379,11 @@ def w5(spec: str, cfg: Config) -> dict[str, Any]:
     from .fakeserver import FakeServers
 
     keys = seeds.step_keys()
-    with FakeServers() as srv, Run(spec) as run, run.workers(cfg.w1_processes, "serve") as workers:
+    with (
+        FakeServers(cfg.w5_scale) as srv,
+        Run(spec) as run,
+        run.workers(cfg.w1_processes, "serve") as workers,
+    ):
         workers.start()
         workers.go()
         time.sleep(cfg.w2_idle)
