@@ -20,6 +20,7 @@ def chart(doc: dict[str, Any], path: Path) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter
     except ImportError:
         return False
     metrics = {m.key: m for m in METRICS}
@@ -42,8 +43,9 @@ def chart(doc: dict[str, Any], path: Path) -> bool:
             [f"{n} ({STORES[doc['systems'][n]['store']]})" for n, _ in rows], fontsize=7
         )
         ax.invert_yaxis()
-        if m.unit != "rate" and any(v > 0 for v in med):
+        if m.unit == "ms" and any(v > 0 for v in med):
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(
             m.label
             + (" \u2192 more is better" if m.higher_is_better else " \u2190 less is better"),
