@@ -14,9 +14,9 @@ from typing import Any
 
 from baton.backends.sqlite.wake import wake_dir
 
-from .baton_app import BatonAdapter, make_app
+from .baton_app import BatonAdapter, _Client, make_app
 
-__all__ = ["BatonSQLite", "make_app"]
+__all__ = ["BatonSQLite", "_Client", "make_app"]  # the PostgreSQL/Redis adapters import these
 
 
 class BatonSQLite(BatonAdapter):
