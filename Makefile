@@ -19,13 +19,13 @@ test: venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv
-	$(PY) -m ruff check baton tests bench
-	$(PY) -m ruff format --check baton tests bench
+	$(PY) -m ruff check baton tests bench examples
+	$(PY) -m ruff format --check baton tests bench examples
 	$(PY) -m mypy
 
 fmt: venv
-	$(PY) -m ruff format baton tests bench
-	$(PY) -m ruff check --fix baton tests bench
+	$(PY) -m ruff format baton tests bench examples
+	$(PY) -m ruff check --fix baton tests bench examples
 
 demo: venv
 	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
