@@ -51,6 +51,9 @@ def chart(doc: dict[str, Any], path: Path) -> bool:
             + (" \u2192 more is better" if m.higher_is_better else " \u2190 less is better"),
             fontsize=9,
         )
+        if key == "w3.wall_s":
+            c = doc["config"]
+            ax.axvline(c["w3_jobs"] * 0.1 / c["w3_inflight"], color="#d62728", ls="--", lw=1)
         left = ax.get_xlim()[0]
         for y, (_, s) in enumerate(rows):
             if not s.get("n"):
