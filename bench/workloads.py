@@ -124,7 +124,7 @@ def _na(spec: str, workload: str) -> dict[str, Any] | None:
 
 
 def w1(spec: str, cfg: Config) -> dict[str, Any]:
-    n = load(spec, Path(".")).w1_jobs or cfg.w1_jobs
+    n = min(load(spec, Path(".")).w1_jobs or cfg.w1_jobs, cfg.w1_jobs)  # slow peers: fewer
     keys = [str(i) for i in range(n)]
     with Run(spec) as run:
         enq_s, _, done = asyncio.run(

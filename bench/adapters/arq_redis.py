@@ -22,7 +22,7 @@ from arq.worker import Worker
 
 from ..common import child, gathered, noop, parent_started, sleep_job_async
 from .base import Adapter, Client
-from .stores import flush_redis, redis_parts
+from .stores import RedisDb15, redis_parts
 
 
 def settings() -> RedisSettings:
@@ -78,7 +78,7 @@ class _Client(Client):
         await self.redis.aclose()
 
 
-class ArqRedisAdapter(Adapter):
+class ArqRedisAdapter(RedisDb15, Adapter):
     has_burst = True
     store = "redis"
     unsupported = {
@@ -92,9 +92,6 @@ class ArqRedisAdapter(Adapter):
         self.description = f"arq, Redis db 15, max_jobs=10, poll_delay={self.poll:g} s"
         if self.poll >= 0.2:  # poll-bound: ~250 jobs/s, 20 s a run for 5,000
             self.w1_jobs = 2000
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client()

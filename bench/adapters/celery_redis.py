@@ -18,7 +18,7 @@ from celery.signals import worker_ready
 
 from ..common import child, gathered, noop, parent_started, sleep_job
 from .base import Adapter, Client
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 
 def make_celery() -> tuple[Celery, dict[str, Any]]:
@@ -59,16 +59,13 @@ class _Client(Client):
         self.app.close()
 
 
-class CeleryRedis(Adapter):
+class CeleryRedis(RedisDb15, Adapter):
     description = "Celery 5, Redis broker + result backend, prefork -c 2 (W3: threads pools)"
     store = "redis"
     unsupported = {
         "ckpt_serial": "Celery chains do not checkpoint; the checkpoint workloads are baton's",
         "ckpt_batch": "Celery chains do not checkpoint; the checkpoint workloads are baton's",
     }
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client()

@@ -20,7 +20,7 @@ from dramatiq.results.backends import RedisBackend
 
 from ..common import child, gathered, noop, parent_started, sleep_job
 from .base import Adapter, Client
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 QUEUE = "bench"
 
@@ -59,7 +59,7 @@ class _Client(Client):
         self.broker.close()
 
 
-class DramatiqRedis(Adapter):
+class DramatiqRedis(RedisDb15, Adapter):
     store = "redis"
     unsupported = {
         "ckpt_serial": "Dramatiq does not checkpoint; the checkpoint workloads are baton's",
@@ -72,9 +72,6 @@ class DramatiqRedis(Adapter):
         self.description = (
             f"Dramatiq 2, Redis broker, 8 threads/process, worker_timeout {self.timeout_ms} ms"
         )
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client()

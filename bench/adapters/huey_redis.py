@@ -12,15 +12,12 @@ import redis
 from huey import Huey, RedisHuey
 
 from .huey_sqlite import HueyAdapter
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 
-class HueyRedis(HueyAdapter):
+class HueyRedis(RedisDb15, HueyAdapter):
     description = "Huey 3, RedisHuey (blocking BRPOP), process workers, db 15"
     store = "redis"
-
-    def setup(self) -> None:
-        flush_redis()
 
     def make_huey(self) -> Huey:
         return RedisHuey(name="bench", url=redis_url())

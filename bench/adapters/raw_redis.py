@@ -19,7 +19,7 @@ import redis.asyncio as aredis
 
 from ..common import STEPS, noop, record
 from .base import Adapter, Client
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 QUEUE = "bench:raw:q"
 
@@ -50,7 +50,7 @@ def _run(conn: redis.Redis, kind: str, n: int) -> None:
             conn.hset(f"bench:raw:steps:{n}", str(k), "null")
 
 
-class RawRedis(Adapter):
+class RawRedis(RedisDb15, Adapter):
     description = "floor: hand-written redis-py list queue, BLMOVE + LREM, db 15"
     has_burst = True
     store = "redis"
@@ -59,9 +59,6 @@ class RawRedis(Adapter):
         "w3": "the floor runs one job at a time per process",
         "w4": "the floor has no fan-out",
     }
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client()

@@ -21,7 +21,7 @@ from rq.job import Job
 
 from ..common import child, gathered, noop, parent_started, sleep_job
 from .base import Adapter, Client
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 QUEUE = "bench"
 KINDS = {"noop": noop, "sleep": sleep_job}
@@ -55,7 +55,7 @@ class _Client(Client):
         self.conn.close()
 
 
-class RQRedis(Adapter):
+class RQRedis(RedisDb15, Adapter):
     has_burst = True
     store = "redis"
     unsupported = {
@@ -72,9 +72,6 @@ class RQRedis(Adapter):
             else "RQ, forking Worker (a child process per job), db 15"
         )
         self.w1_jobs = None if self.simple else 1000
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client()

@@ -68,3 +68,13 @@ def fresh_pg(database: str) -> str:
 def drop_pg(database: str) -> None:
     pg_url(database)  # the name check
     _admin_exec(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+class RedisDb15:
+    """Mixin for the Redis peers: db 15 is emptied before each run and after it."""
+
+    def setup(self) -> None:
+        flush_redis()
+
+    def cleanup(self) -> None:
+        flush_redis()

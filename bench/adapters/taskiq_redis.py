@@ -19,7 +19,7 @@ from taskiq_redis import ListQueueBroker, RedisAsyncResultBackend, RedisStreamBr
 
 from ..common import child, gathered, noop, parent_started, sleep_job_async
 from .base import Adapter, Client
-from .stores import flush_redis, redis_url
+from .stores import RedisDb15, redis_url
 
 
 def make_broker(kind: str) -> tuple[AsyncBroker, dict[str, Any]]:
@@ -66,7 +66,7 @@ class _Client(Client):
         await self.broker.shutdown()
 
 
-class TaskiqRedis(Adapter):
+class TaskiqRedis(RedisDb15, Adapter):
     store = "redis"
     unsupported = {
         "ckpt_serial": "Taskiq does not checkpoint; the checkpoint workloads are baton's",
@@ -78,9 +78,6 @@ class TaskiqRedis(Adapter):
         self.kind = self.options.get("broker", "list")
         name = "RedisStreamBroker" if self.kind == "stream" else "ListQueueBroker"
         self.description = f"Taskiq, taskiq-redis {name} + RedisAsyncResultBackend, db 15"
-
-    def setup(self) -> None:
-        flush_redis()
 
     def client(self) -> Client:
         return _Client(self.kind)
