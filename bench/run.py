@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             "description": adapter.description,
             "store": adapter.store,
             "role": adapter.role,
-            "w1_jobs": adapter.w1_jobs,
+            "w1_jobs": adapter.w1_jobs if (adapter.w1_jobs or cfg.w1_jobs) < cfg.w1_jobs else None,
             "options": parse(spec)[1],
             "summary": summarize(results[spec]),
             "runs": results[spec],
