@@ -18,6 +18,7 @@ from pathlib import Path
 
 RECORDS_ENV = "BENCH_RECORDS"
 STEPS = 10  # steps per pipeline in the checkpoint workload
+SLEEP_S = 0.1  # W3: what each job sleeps
 
 _fd: int | None = None
 _fd_pid = 0
@@ -34,6 +35,48 @@ def record(key: str, t_start: float, t_end: float) -> None:
         )
         _fd_pid = pid
     os.write(_fd, f"{key} {t_start:.6f} {t_end:.6f}\n".encode())
+
+
+def noop(n: int) -> None:
+    """The W1/W2 job body shared by every adapter."""
+    t = time.time()
+    record(str(n), t, time.time())
+
+
+def sleep_job(n: int) -> None:
+    """W3 for systems that run sync jobs in threads."""
+    t = time.time()
+    time.sleep(SLEEP_S)
+    record(f"s{n}", t, time.time())
+
+
+async def sleep_job_async(n: int) -> None:
+    """W3 for systems that run async jobs on an event loop."""
+    import asyncio
+
+    t = time.time()
+    await asyncio.sleep(SLEEP_S)
+    record(f"s{n}", t, time.time())
+
+
+def parent_started() -> None:
+    t = time.time()
+    record("parent", t, t)
+
+
+def child(i: int) -> int:
+    """W4's child: records itself and returns i*i for the parent to gather."""
+    t = time.time()
+    record(f"c{i}", t, time.time())
+    return i * i
+
+
+def gathered(values: Iterable[int] | None, n: int) -> None:
+    """W4's gather: record `gather` if the n children's results add up, else `gather-wrong`.
+    `values=None` means the system stores no results (only completion was awaited)."""
+    t = time.time()
+    ok = values is None or sum(values) == sum(i * i for i in range(n))
+    record("gather" if ok else "gather-wrong", t, time.time())
 
 
 @dataclass

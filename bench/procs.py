@@ -32,11 +32,12 @@ class Workers:
         processes: int,
         mode: str,
         wrap: list[str] | None = None,
+        concurrency: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.adapter = adapter
         self.records = records
-        self.specs = adapter.worker_specs(processes, mode)
+        self.specs = adapter.worker_specs(processes, mode, concurrency)
         self.wrap = wrap or []  # e.g. a profiler command line to run each worker under
         self.extra_env = env or {}
         self.procs: list[subprocess.Popen[bytes]] = []

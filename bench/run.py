@@ -1,11 +1,13 @@
-"""`make bench`: baton's SQLite core against Huey's SQLite storage and a raw sqlite3 floor.
+"""`make bench`: baton on each backend against the peers and the floors, same machine, same run.
 
     bench/.venv/bin/python -m bench.run [--runs 3] [--adapters a,b,c] [--workloads w1,w2,...]
-                                        [--quick] [--out bench/results] [--budget 900]
+                                        [--quick] [--out bench/results] [--budget 1080]
 
-Writes bench/results/<date>-sqlite.json and .md, and prints the Markdown table.
+`make bench BENCH_ARGS='--adapters baton-sqlite,huey-sqlite --workloads w1,w3'` selects.
+Writes bench/results/<date>.json, .md and .png, and prints the Markdown tables.
 Runs are interleaved (run 1 of every adapter, then run 2, ...) so slow drift of the
-machine spreads over all systems instead of landing on one.
+machine spreads over all systems instead of landing on one. W5's "before" (sequential,
+no queue, the same on every backend) is measured once per invocation (`--w5-before-runs`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,27 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import ADAPTERS, load, parse
-from .common import STEPS
+from .chart import chart
+from .common import STEPS, summary
 from .report import jsonable, machine, markdown, summarize
 from .workloads import WORKLOADS, Config
 
-DEFAULT_ADAPTERS = ["baton-sqlite", "huey-sqlite", "raw-sqlite"]
+DEFAULT_ADAPTERS = [
+    *(a for a in ("baton-sqlite", "baton-postgres", "baton-redis") if a in ADAPTERS),
+    "huey-sqlite",
+    "huey-postgres",
+    "procrastinate",
+    "celery",
+    "rq",
+    "rq:kind=simple",
+    "arq",
+    "dramatiq",
+    "huey-redis",
+    "taskiq",
+    "raw-sqlite",
+    "raw-pg",
+    "raw-redis",
+]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -38,16 +56,21 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(DEFAULT_ADAPTERS),
         help=f"comma-separated; known: {', '.join(ADAPTERS)} (name:key=value,...)",
     )
-    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument(
+        "--workloads",
+        default=",".join(w for w in WORKLOADS if w != "ckpt_batch"),
+        help=f"comma-separated; known: {', '.join(WORKLOADS)} (ckpt_batch is not in the default)",
+    )
     p.add_argument("--quick", action="store_true", help="small counts, one run: a dry run")
     p.add_argument("--out", type=Path, default=RESULTS)
-    p.add_argument("--tag", default="sqlite", help="results file suffix")
+    p.add_argument("--tag", default="", help="results file suffix (<date>-<tag>.json)")
     p.add_argument(
         "--budget",
         type=float,
-        default=900.0,
+        default=1080.0,
         help="seconds; workloads not started by then are skipped",
     )
+    p.add_argument("--w5-before-runs", type=int, default=1, help="runs of W5's sequential original")
     return p.parse_args(argv)
 
 
@@ -59,6 +82,10 @@ def _brief(res: dict[str, Any]) -> str:
         "p50_ms",
         "p99_ms",
         "ms_per_step",
+        "wall_s",
+        "after_s",
+        "max_in_flight",
+        "na",
         "lost",
         "dup",
         "error",
@@ -80,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown workload {w!r}; known: {', '.join(WORKLOADS)}")
     cfg, runs = Config(), args.runs
     if args.quick:
-        cfg, runs = Config(w1_jobs=500, w2_jobs=50, ckpt_serial=20, ckpt_batch=40), 1
+        cfg = Config(
+            w1_jobs=500, w2_jobs=50, ckpt_serial=20, ckpt_batch=40, w3_jobs=200, w4_children=50
+        )
+        runs = 1
     started = time.monotonic()
     load_before = os.getloadavg()
     if load_before[0] > 0.7:
@@ -91,31 +121,41 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"bench: {', '.join(specs)}; workloads {', '.join(workloads)}; {runs} run(s)", flush=True)
     _warm_up(specs, cfg)
+    before = _w5_before(args.w5_before_runs) if "w5" in workloads else []
     results = _measure(specs, workloads, cfg, runs, started + args.budget)
     doc: dict[str, Any] = {
         "date": date.today().isoformat(),
         "machine": machine() | {"load_before": load_before, "load_after": os.getloadavg()},
         "config": dataclasses.asdict(cfg) | {"runs": runs, "steps": STEPS, "workloads": workloads},
         "elapsed_s": time.monotonic() - started,
+        "w5_before": summary(before) if before else None,
+        "w5_before_runs": before,
         "systems": {},
     }
     for spec in specs:
         adapter = load(spec, Path("."))
         doc["systems"][spec] = {
             "description": adapter.description,
+            "store": adapter.store,
+            "role": adapter.role,
+            "w1_jobs": adapter.w1_jobs if (adapter.w1_jobs or cfg.w1_jobs) < cfg.w1_jobs else None,
             "options": parse(spec)[1],
             "summary": summarize(results[spec]),
             "runs": results[spec],
         }
     md = markdown(doc)
     args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.tag}-quick" if args.quick else args.tag
-    stem = args.out / f"{doc['date']}-{tag}"
+    tag = "-".join(t for t in (args.tag, "quick" if args.quick else "") if t)
+    stem = args.out / (f"{doc['date']}-{tag}" if tag else doc["date"])
     stem.with_suffix(".json").write_text(json.dumps(jsonable(doc), indent=1) + "\n")
     stem.with_suffix(".md").write_text(md)
+    drew = chart(doc, stem.with_suffix(".png"))
     print()
     print(md)
-    print(f"bench: wrote {stem}.json and {stem}.md in {doc['elapsed_s']:.0f}s")
+    wrote = f"{stem}.json, {stem}.md" + (
+        f" and {stem}.png" if drew else " (no matplotlib: no chart)"
+    )
+    print(f"bench: wrote {wrote} in {doc['elapsed_s']:.0f}s")
     bad = sum(
         d["summary"]["integrity"]["lost"] + d["summary"]["integrity"]["dup"]
         for d in doc["systems"].values()
@@ -127,9 +167,22 @@ def _warm_up(specs: list[str], cfg: Config) -> None:
     """A small untimed W1 per adapter: a fresh machine's first fsyncs and imports are slow."""
     for spec in specs:
         try:
-            WORKLOADS["w1"](spec, dataclasses.replace(cfg, w1_jobs=200))
+            WORKLOADS["w1"](spec, dataclasses.replace(cfg, w1_jobs=100))
         except Exception as exc:
             print(f"  warm-up {spec}: {exc!r}", flush=True)
+        except SystemExit as exc:  # a server the adapter needs is not there
+            print(f"  warm-up {spec}: {exc}", flush=True)
+
+
+def _w5_before(runs: int) -> list[float]:
+    """W5's sequential original: the same calls one after another, no queue at all."""
+    from .w5 import run_before
+
+    out = []
+    for i in range(runs):
+        out.append(run_before())
+        print(f"  W5 before (sequential) {i + 1}/{runs}: {out[-1]:.1f}s", flush=True)
+    return out
 
 
 def _measure(

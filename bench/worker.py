@@ -23,6 +23,9 @@ def main(argv: list[str]) -> int:
     folder = Path(workdir)
     spec = json.loads(spec_json)
     adapter = load(spec_name, folder)
+    if spec.get("concurrency") and adapter.role == "baton":
+        # W3's in-flight share, also as the option every baton adapter reads
+        adapter.options["concurrency"] = str(spec["concurrency"])
     stats = os.environ.get("BENCH_BATON_STATS")
     if stats:  # bench.profile: count commits inside baton's SQLite thread
         from .profile import install_counters

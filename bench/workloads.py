@@ -14,6 +14,12 @@
   span) / (STEPS - 1).
   batch: P pipelines enqueued at once and drained, vs P baseline jobs; ms/step =
   (drain wall of pipelines - drain wall of baselines) / (P * STEPS): the throughput cost.
+- W3: W3_JOBS jobs of sleep(0.1) enqueued, then W1_PROCESSES workers with W3_INFLIGHT
+  slots in all drain them; wall = last end - first start (ideal jobs * 0.1 / in flight);
+  the highest number of jobs seen running at once is reported too.
+- W4: one parent spawns W4_CHILDREN children and gathers their results, on 2 idle worker
+  processes; wall = the gatherer's end - the parent's start.
+A workload the adapter lists in `unsupported` returns {"na": reason}.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapters import Adapter, load
-from .common import STEPS, Records, percentile, wait_until
+from .common import SLEEP_S, STEPS, Records, percentile, wait_until
 from .procs import Workers
 
 
@@ -44,6 +50,10 @@ class Config:
     drain_timeout: float = 120.0  # bound on any one drain
     enqueue_timeout: float = 120.0  # bound on any one enqueue loop
     job_timeout: float = 10.0  # bound on one serial job
+    w3_jobs: int = 500
+    w3_inflight: int = 100  # over all worker processes
+    w4_children: int = 200
+    w5_scale: float = 1.0  # multiplies the fake servers' latencies (1.0: realistic)
 
 
 class Run:
@@ -57,8 +67,8 @@ class Run:
         self.adapter.setup()
         self.records = Records(self.records_dir)
 
-    def workers(self, processes: int, mode: str) -> Workers:
-        return Workers(self.adapter, self.records_dir, processes, mode)
+    def workers(self, processes: int, mode: str, concurrency: int | None = None) -> Workers:
+        return Workers(self.adapter, self.records_dir, processes, mode, concurrency=concurrency)
 
     def close(self) -> None:
         self.adapter.cleanup()
@@ -105,8 +115,16 @@ def _finish(workers: Workers, adapter: Adapter, burst: bool) -> None:
     workers.stop()
 
 
+def _na(spec: str, workload: str) -> dict[str, Any] | None:
+    adapter = load(spec, Path("."))
+    reason = adapter.unsupported.get(workload)
+    if workload == "w5" and adapter.role != "baton":
+        reason = "W5 compares baton's pipeline with the sequential original"
+    return {"na": reason} if reason else None
+
+
 def w1(spec: str, cfg: Config) -> dict[str, Any]:
-    n = cfg.w1_jobs
+    n = min(load(spec, Path(".")).w1_jobs or cfg.w1_jobs, cfg.w1_jobs)  # slow peers: fewer
     keys = [str(i) for i in range(n)]
     with Run(spec) as run:
         enq_s, _, done = asyncio.run(
@@ -136,6 +154,7 @@ def w1(spec: str, cfg: Config) -> dict[str, Any]:
             "drain_s": drain_s,
             "drain_jobs_s": (n - lost) / drain_s if drain_s > 0 else float("nan"),
             "drain_cpu_ms_per_job": cpu * 1000.0 / max(1, n - lost),
+            "jobs": n,
             "lost": lost,
             "dup": dup,
             "timed_out": not finished,
@@ -185,6 +204,8 @@ def _span(records: Records, prefix: str, n: int) -> float | None:
 
 
 def ckpt_serial(spec: str, cfg: Config) -> dict[str, Any]:
+    if na := _na(spec, "ckpt_serial"):
+        return na
     pipe: list[float] = []
     base: list[float] = []
     with Run(spec) as run, run.workers(1, "serve") as workers:
@@ -250,6 +271,8 @@ def _batch_wall(spec: str, cfg: Config, kind: str, prefix: str) -> float:
 
 
 def ckpt_batch(spec: str, cfg: Config) -> dict[str, Any]:
+    if na := _na(spec, "ckpt_batch"):
+        return na
     wall_p = _batch_wall(spec, cfg, "pipeline", "p")
     wall_b = _batch_wall(spec, cfg, "baseline", "b")
     steps = cfg.ckpt_batch * STEPS
@@ -261,4 +284,143 @@ def ckpt_batch(spec: str, cfg: Config) -> dict[str, Any]:
     }
 
 
-WORKLOADS = {"w1": w1, "w2": w2, "ckpt_serial": ckpt_serial, "ckpt_batch": ckpt_batch}
+def max_in_flight(spans: list[tuple[float, float]]) -> int:
+    """The most spans open at one instant (a sweep over starts and ends)."""
+    edges = sorted([(t0, 1) for t0, _ in spans] + [(t1, -1) for _, t1 in spans])
+    best = now = 0
+    for _, delta in edges:
+        now += delta
+        best = max(best, now)
+    return best
+
+
+def w3(spec: str, cfg: Config) -> dict[str, Any]:
+    if na := _na(spec, "w3"):
+        return na
+    n = cfg.w3_jobs
+    keys = [f"s{i}" for i in range(n)]
+    per_process = max(1, cfg.w3_inflight // cfg.w1_processes)
+    with Run(spec) as run:
+        asyncio.run(_enqueue_all(run.adapter, "sleep", range(n), cfg.enqueue_timeout))
+        with run.workers(cfg.w1_processes, "serve", per_process) as workers:
+            workers.start()
+            workers.go()
+            finished = wait_until(
+                lambda: run.records.poll() >= n or not workers.alive(), cfg.drain_timeout, 0.01
+            )
+            finished = finished and run.records.poll() >= n
+            _finish(workers, run.adapter, burst=False)
+            log = workers.log_tail()
+        run.records.poll()
+        lost, dup = run.records.lost_and_dup(keys)
+        ran = [k for k in keys if k in run.records.runs]
+        wall = run.records.last_end(ran) - run.records.first_start(ran) if ran else float("nan")
+        out = {
+            "wall_s": wall,
+            "ideal_s": n * SLEEP_S / cfg.w3_inflight,
+            "max_in_flight": max_in_flight([run.records.runs[k][0] for k in ran]),
+            "lost": lost,
+            "dup": dup,
+            "timed_out": not finished,
+        }
+        if lost or dup or not finished:
+            out["worker_log"] = log[-1500:]
+        return out
+
+
+def w4(spec: str, cfg: Config) -> dict[str, Any]:
+    if na := _na(spec, "w4"):
+        return na
+    n = cfg.w4_children
+    keys = [f"c{i}" for i in range(n)]
+    with Run(spec) as run, run.workers(cfg.w1_processes, "serve") as workers:
+        workers.start()
+        workers.go()
+        time.sleep(cfg.w2_idle)
+        asyncio.run(_enqueue_all(run.adapter, "fanout", range(n, n + 1), cfg.enqueue_timeout))
+        done = ("gather", "gather-wrong")
+        finished = wait_until(
+            lambda: (
+                (run.records.poll() and any(k in run.records.runs for k in done))
+                or not workers.alive()
+            ),
+            cfg.drain_timeout,
+            0.005,
+        )
+        finished = finished and any(k in run.records.runs for k in done)
+        _finish(workers, run.adapter, burst=False)
+        log = workers.log_tail()
+        run.records.poll()
+        lost, dup = run.records.lost_and_dup(keys)
+        wrong = "gather-wrong" in run.records.runs
+        ok = "gather" in run.records.runs and "parent" in run.records.runs
+        wall = (
+            run.records.last_end(["gather"]) - run.records.first_start(["parent"])
+            if ok
+            else float("nan")
+        )
+        out = {
+            "wall_s": wall,
+            "lost": lost,
+            "dup": dup + max(0, len(run.records.runs.get("parent", [])) - 1),
+            "wrong_results": wrong,
+            "timed_out": not finished,
+        }
+        if lost or dup or not finished or wrong:
+            out["worker_log"] = log[-1500:]
+        return out
+
+
+def w5(spec: str, cfg: Config) -> dict[str, Any]:
+    """The seeds' pipeline on 2 worker processes; "before" is measured once, in bench.run."""
+    if na := _na(spec, "w5"):
+        return na
+    from . import w5 as seeds
+    from .fakeserver import FakeServers
+
+    keys = seeds.step_keys()
+    with (
+        FakeServers(cfg.w5_scale) as srv,
+        Run(spec) as run,
+        run.workers(cfg.w1_processes, "serve") as workers,
+    ):
+        workers.start()
+        workers.go()
+        time.sleep(cfg.w2_idle)
+        _, stamps, _ = asyncio.run(
+            _enqueue_all(run.adapter, "w5", range(srv.port, srv.port + 1), cfg.enqueue_timeout)
+        )
+        finished = wait_until(
+            lambda: (run.records.poll() and "w5.end" in run.records.runs) or not workers.alive(),
+            cfg.drain_timeout,
+            0.01,
+        )
+        finished = finished and "w5.end" in run.records.runs
+        _finish(workers, run.adapter, burst=False)
+        log = workers.log_tail()
+        run.records.poll()
+        lost, dup = run.records.lost_and_dup(keys)
+        wall = run.records.last_end(["w5.end"]) - stamps[srv.port] if finished else float("nan")
+        between = wall - seeds.stage_spans(run.records.runs)
+        out = {
+            "after_s": wall,
+            "between_stages_s": between,
+            "ms_per_step": between * 1000.0 / seeds.STEP_COUNT,
+            "lost": lost,
+            "dup": dup,
+            "timed_out": not finished,
+        }
+        if lost or dup or not finished:
+            out["worker_log"] = log[-1500:]
+        return out
+
+
+WORKLOADS = {
+    "w1": w1,
+    "w2": w2,
+    "w3": w3,
+    "w4": w4,
+    "w5": w5,
+    "ckpt_serial": ckpt_serial,
+    "ckpt_batch": ckpt_batch,
+}

@@ -8,16 +8,33 @@ orchestrator and the worker processes.
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 from .base import Adapter, Client
 
 ADAPTERS: dict[str, str] = {
     "baton-sqlite": "bench.adapters.baton_sqlite:BatonSQLite",
-    "baton-redis": "bench.adapters.baton_redis:BatonRedis",
     "huey-sqlite": "bench.adapters.huey_sqlite:HueySQLite",
+    "huey-redis": "bench.adapters.huey_redis:HueyRedis",
+    "huey-postgres": "bench.adapters.huey_postgres:HueyPostgres",
     "raw-sqlite": "bench.adapters.raw_sqlite:RawSQLite",
+    "celery": "bench.adapters.celery_redis:CeleryRedis",
+    "rq": "bench.adapters.rq_redis:RQRedis",
+    "arq": "bench.adapters.arq_redis:ArqRedisAdapter",
+    "dramatiq": "bench.adapters.dramatiq_redis:DramatiqRedis",
+    "taskiq": "bench.adapters.taskiq_redis:TaskiqRedis",
+    "procrastinate": "bench.adapters.procrastinate_pg:ProcrastinatePG",
+    "raw-pg": "bench.adapters.raw_pg:RawPG",
+    "raw-redis": "bench.adapters.raw_redis:RawRedis",
 }
+# baton's PostgreSQL and Redis adapters come with their backends; registered when present
+# (the class is found by itself: the module's one Adapter subclass).
+_HERE = Path(__file__).resolve().parent
+for _name, _module in (("baton-postgres", "baton_postgres"), ("baton-redis", "baton_redis")):
+    if (_HERE / f"{_module}.py").exists():
+        ADAPTERS[_name] = f"bench.adapters.{_module}"
+BATON_STORES = {"baton-sqlite": "sqlite", "baton-postgres": "postgres", "baton-redis": "redis"}
 
 
 def parse(spec: str) -> tuple[str, dict[str, str]]:
@@ -33,11 +50,28 @@ def parse(spec: str) -> tuple[str, dict[str, str]]:
     return name, options
 
 
+def _adapter_class(target: str) -> type[Adapter]:
+    module_name, _, cls = target.partition(":")
+    module = importlib.import_module(module_name)
+    if cls:
+        found: type[Adapter] = getattr(module, cls)
+        return found
+    own = [
+        c
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if issubclass(c, Adapter) and c.__module__ == module_name and not inspect.isabstract(c)
+    ]
+    if len(own) != 1:
+        raise SystemExit(f"{module_name}: expected one Adapter subclass, found {len(own)}")
+    return own[0]
+
+
 def load(spec: str, workdir: Path) -> Adapter:
     name, options = parse(spec)
-    module, _, cls = ADAPTERS[name].partition(":")
-    adapter: Adapter = getattr(importlib.import_module(module), cls)(workdir, options)
+    adapter = _adapter_class(ADAPTERS[name])(workdir, options)
     adapter.name = spec
+    if name in BATON_STORES:  # grouping in the tables, whatever the module says
+        adapter.role, adapter.store = "baton", BATON_STORES[name]
     return adapter
 
 

@@ -6,7 +6,12 @@ enqueue and each dequeue is a durable commit, as in baton. One consumer with
 with Huey's default backoff (0.1 s, x1.15, up to 10 s). A "pipeline" is Huey's own chain,
 `step.s(n, 0).then(step, n, 1)...`: each stage is a separate task enqueued when the
 previous one finishes; Huey deletes a task at pickup, so nothing is checkpointed.
-Options: `fsync` (true/false: sets PRAGMA synchronous=FULL/OFF explicitly).
+W3 runs 2 consumers of `worker_type="thread"` with the in-flight share each; W4's parent
+calls `child.map(range(n))` and blocks on the ResultGroup (it holds one of the 2 workers).
+Options: `fsync` (true/false: sets PRAGMA synchronous=FULL/OFF explicitly); `chains=1`
+runs the checkpoint workloads on Huey's chains (off by default: ~20 s a run of polling).
+
+`HueyAdapter` is shared with the Redis and PostgreSQL storages (huey_redis, huey_postgres).
 """
 
 from __future__ import annotations
@@ -17,15 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from huey import SqliteHuey
+from huey import Huey, SqliteHuey
 
-from ..common import STEPS, record
+from ..common import STEPS, child, gathered, noop, parent_started, record, sleep_job
 from .base import Adapter, Client
-
-
-def _noop(n: int) -> None:
-    t = time.time()
-    record(str(n), t, time.time())
 
 
 def _step(n: int, k: int) -> None:
@@ -39,21 +39,31 @@ def _baseline(n: int) -> None:
         record(f"b{n}.{k}", t, time.time())
 
 
-def make_huey(path: str, options: dict[str, str]) -> tuple[SqliteHuey, dict[str, Any]]:
-    kwargs: dict[str, Any] = {}
-    if "fsync" in options:
-        kwargs["fsync"] = options["fsync"].lower() in ("1", "true", "yes")
-    huey = SqliteHuey(name="bench", filename=path, **kwargs)
-    tasks = {
+def define_tasks(huey: Huey) -> dict[str, Any]:
+    """The benchmark's tasks on a Huey instance (the same in the client and the workers)."""
+    tasks: dict[str, Any] = {
         name: huey.task(name=name)(fn)
-        for name, fn in (("noop", _noop), ("step", _step), ("baseline", _baseline))
+        for name, fn in (
+            ("noop", noop),
+            ("step", _step),
+            ("baseline", _baseline),
+            ("sleep", sleep_job),
+            ("child", child),
+        )
     }
-    return huey, tasks
+
+    def fanout(n: int) -> None:
+        parent_started()
+        group = tasks["child"].map(range(n))
+        gathered(group.get(blocking=True, timeout=60), n)
+
+    tasks["fanout"] = huey.task(name="fanout")(fanout)
+    return tasks
 
 
 class _Client(Client):
-    def __init__(self, path: str, options: dict[str, str]) -> None:
-        self.huey, self.tasks = make_huey(path, options)
+    def __init__(self, huey: Huey, tasks: dict[str, Any]) -> None:
+        self.huey, self.tasks = huey, tasks
 
     async def enqueue(self, kind: str, n: int) -> None:
         if kind == "pipeline":
@@ -66,32 +76,67 @@ class _Client(Client):
             self.tasks[kind](n)
 
     async def aclose(self) -> None:
-        self.huey.storage.close()
+        with contextlib.suppress(Exception):
+            self.huey.storage.close()
 
 
-class HueySQLite(Adapter):
-    description = "Huey 3, SqliteHuey defaults (WAL, synchronous=FULL), process workers"
+class HueyAdapter(Adapter):
+    """Huey on some storage: subclasses say which (`make_huey`)."""
+
     has_burst = False
+    thread_cap = 1000  # threads per consumer in W3 (PostgreSQL: one connection per thread)
+
+    def __init__(self, workdir: Any, options: dict[str, str] | None = None) -> None:
+        super().__init__(workdir, options)
+        if self.options.get("chains") != "1":
+            # Huey polls between a chain's tasks: 100 serial chains take ~20 s, to measure
+            # something that is not a checkpoint (Huey deletes a task at pickup).
+            reason = "Huey's chains are not checkpoints; measure them with huey-...:chains=1"
+            self.unsupported = {"ckpt_serial": reason, "ckpt_batch": reason}
+
+    def make_huey(self) -> Huey:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        huey = self.make_huey()  # creates the tables
+        huey.storage.close()
+
+    def client(self) -> Client:
+        huey = self.make_huey()
+        return _Client(huey, define_tasks(huey))
+
+    def worker_specs(
+        self, processes: int, mode: str, concurrency: int | None = None
+    ) -> list[dict[str, Any]]:
+        if concurrency:  # W3: thread consumers, one per process
+            threads = min(concurrency, self.thread_cap)
+            return [
+                {"mode": mode, "index": i, "workers": threads, "type": "thread"}
+                for i in range(processes)
+            ]
+        return [{"mode": mode, "index": 0, "workers": processes, "type": "process"}]
+
+    def worker_main(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
+        huey = self.make_huey()
+        define_tasks(huey)
+        consumer = huey.create_consumer(workers=spec["workers"], worker_type=spec["type"])
+        ready()
+        consumer.run()
+
+
+class HueySQLite(HueyAdapter):
+    description = "Huey 3, SqliteHuey defaults (WAL, synchronous=FULL), process workers"
+    store = "sqlite"
 
     @property
     def db(self) -> str:
         return str(self.workdir / "huey.db")
 
-    def setup(self) -> None:
-        huey, _ = make_huey(self.db, self.options)  # creates the tables
-        huey.storage.close()
-
-    def client(self) -> Client:
-        return _Client(self.db, self.options)
-
-    def worker_specs(self, processes: int, mode: str) -> list[dict[str, Any]]:
-        return [{"mode": mode, "index": 0, "workers": processes}]
-
-    def worker_main(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
-        huey, _ = make_huey(self.db, self.options)
-        consumer = huey.create_consumer(workers=spec["workers"], worker_type="process")
-        ready()
-        consumer.run()
+    def make_huey(self) -> Huey:
+        kwargs: dict[str, Any] = {}
+        if "fsync" in self.options:
+            kwargs["fsync"] = self.options["fsync"].lower() in ("1", "true", "yes")
+        return SqliteHuey(name="bench", filename=self.db, **kwargs)
 
     def verify(self, expected: int) -> dict[str, Any]:
         with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:

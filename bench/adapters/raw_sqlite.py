@@ -69,6 +69,12 @@ def _run(conn: sqlite3.Connection, job_id: int, kind: str, n: int) -> None:
 class RawSQLite(Adapter):
     description = "floor: hand-written sqlite3 queue, 2 commits/job, WAL, synchronous=FULL"
     has_burst = True
+    store = "sqlite"
+    role = "floor"
+    unsupported = {
+        "w3": "the floor runs one job at a time per process",
+        "w4": "the floor has no fan-out",
+    }
 
     @property
     def db(self) -> str:
