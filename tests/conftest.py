@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 import baton
+from tests.pg import pg_template, pg_url  # noqa: F401  (fixtures)
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -16,6 +17,8 @@ def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     kind = request.param
     if kind == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
+    if kind == "postgres":
+        return str(request.getfixturevalue("pg_url"))
     raise AssertionError(kind)
 
 

@@ -21,7 +21,15 @@ def open_backend(url: str) -> Backend:
         from .sqlite import SQLiteBackend
 
         return SQLiteBackend(url)
-    if scheme in ("postgres", "postgresql", "redis", "rediss"):
+    if scheme in ("postgres", "postgresql"):
+        try:
+            from .postgres import PostgresBackend
+        except ImportError as exc:
+            raise ConfigError(
+                f"the PostgreSQL backend needs psycopg 3: pip install 'baton[postgres]' ({exc})"
+            ) from None
+        return PostgresBackend(url)
+    if scheme in ("redis", "rediss"):
         raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
     raise ConfigError(
         f"unknown database URL {redact(url)!r}: expected sqlite:///path, postgresql://… "
