@@ -14,6 +14,7 @@ from .base import Adapter, Client
 
 ADAPTERS: dict[str, str] = {
     "baton-sqlite": "bench.adapters.baton_sqlite:BatonSQLite",
+    "baton-postgres": "bench.adapters.baton_postgres:BatonPostgres",
     "huey-sqlite": "bench.adapters.huey_sqlite:HueySQLite",
     "raw-sqlite": "bench.adapters.raw_sqlite:RawSQLite",
 }

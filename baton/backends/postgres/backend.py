@@ -83,6 +83,10 @@ class PostgresBackend:
     async def enqueue(self, jobs_: Sequence[NewJob]) -> list[Enqueued]:
         # safe to retry: ids are the caller's, so a second run finds the first one's rows
         # (an insert whose commit was lost in transit is not stored twice)
+        if len(jobs_) == 1:  # the web handler's case: one autocommit statement, one round trip
+            return await self._db.run(
+                lambda c: jobs.insert_jobs(Tx(c), jobs_), tx=False, retry=True
+            )
         return await self._write(lambda tx: jobs.insert_jobs(tx, jobs_), retry=True)
 
     async def cancel(self, job_id: str, tenant: str | None = None) -> JobRecord | None:

@@ -47,6 +47,7 @@ async def insert_jobs(tx: Tx, jobs: Sequence[NewJob]) -> list[Enqueued]:
             "timeout": job.timeout,
             "max_crashes": job.max_crashes,
             "event": json.dumps({"pipeline": job.pipeline, "queue": job.queue}),
+            "notify": job.delay <= 0,  # a delayed job: wait_for_work times its own wake-up
         }
         row = await tx.one("insert_job", params)
         if row is None:  # a concurrent insert of the same key committed after our snapshot
@@ -54,8 +55,6 @@ async def insert_jobs(tx: Tx, jobs: Sequence[NewJob]) -> list[Enqueued]:
             assert row is not None, "idempotent insert found neither a new nor an old job"
             row = (row[0], False)
         out.append(Enqueued(str(row[0]), bool(row[1])))
-        if row[1] and job.delay <= 0:  # a delayed job: wait_for_work times its own wake-up
-            tx.wake.add(job.queue)
     return out
 
 

@@ -3,6 +3,8 @@
 -- database's clock. {job} is JobRecord's column list, {job_j} the same qualified by "j.".
 
 -- name: insert_job
+-- One statement: the job, its first event, and (when it is due now) the wake-up that idle
+-- workers hear when this commits. An existing job for the key (or this id) is returned instead.
 WITH ins AS (
     INSERT INTO baton_jobs (id, pipeline, queue, tenant, args, status, priority, run_at, created_at,
                             idempotency_key, parent_id, parent_key, parent_index, callback_url,
@@ -15,10 +17,13 @@ WITH ins AS (
     RETURNING id),
 ev AS (
     INSERT INTO baton_events (job_id, seq, type, at, data)
-    SELECT id, 1, 'job.enqueued', baton_now(), %(event)s FROM ins)
-SELECT id, true FROM ins
+    SELECT id, 1, 'job.enqueued', baton_now(), %(event)s FROM ins
+    RETURNING job_id),
+woke AS (
+    SELECT pg_notify('baton_work', %(queue)s) FROM ev WHERE %(notify)s)
+SELECT id, true, (SELECT count(*) FROM woke) FROM ins
 UNION ALL
-(SELECT id, false FROM baton_jobs
+(SELECT id, false, 0 FROM baton_jobs
  WHERE ((tenant = %(tenant)s AND idempotency_key = %(idempotency_key)s) OR id = %(id)s)
    AND NOT EXISTS (SELECT 1 FROM ins)
  ORDER BY id = %(id)s
