@@ -18,7 +18,8 @@ CATALOG = {
     "columns": """
         SELECT table_name, column_name, data_type, is_nullable, column_default
         FROM information_schema.columns
-        WHERE table_schema = 'public' AND table_name LIKE 'baton\\_%' AND table_name != 'baton_schema'
+        WHERE table_schema = 'public' AND table_name LIKE 'baton\\_%'
+          AND table_name != 'baton_schema'
         ORDER BY 1, 2""",
     "indexes": """
         SELECT indexname, indexdef FROM pg_indexes
