@@ -110,10 +110,11 @@ class Database:
             except psycopg.OperationalError as exc:
                 if _is_server_error(exc):
                     raise
-                self._check_soon()
                 failures += 1
                 if not retry or failures > 1 or _is_pool_timeout(exc):
+                    self._check_soon()
                     raise unavailable(self.url, exc) from exc
+                await self._check()  # drop the dead connections, then try once more
         raise unavailable(self.url, RuntimeError("too many deadlocks in a row"))
 
     def _check_soon(self) -> None:
@@ -123,7 +124,8 @@ class Database:
 
     async def _check(self) -> None:
         try:
-            await self.pool.check()
+            async with asyncio.timeout(self.config.timeout):
+                await self.pool.check()
         except Exception:  # the server is still down: the next failure checks again
             log.debug("pool check failed", exc_info=True)
 
