@@ -5,6 +5,7 @@ from .engine.context import Context
 from .engine.current import StepContext, current_step
 from .engine.registry import Pipeline, Step, Task
 from .errors import (
+    BackendUnavailable,
     BatonError,
     ConfigError,
     JobFailed,
@@ -25,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "BackendUnavailable",
     "BatonError",
     "ConfigError",
     "Context",

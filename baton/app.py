@@ -28,8 +28,12 @@ from .job import Job
 from .models import Event, JobFilter, JobRecord, NewJob, Status
 from .retry import Retry
 from .schedule import Schedule
+from .webhooks import WebhookConfig, check_callback_url
+from .webhooks import register as register_webhooks
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from .engine.context import Context
 
 P = ParamSpec("P")
@@ -51,6 +55,7 @@ class App:
         name: str | None = None,
         blobs: str | None = None,
         blob_threshold: int = DEFAULT_THRESHOLD,
+        webhooks: WebhookConfig | None = None,
     ) -> None:
         self.url = resolve_url(url)
         self.name = name or "baton"
@@ -62,6 +67,8 @@ class App:
         self._open_lock = threading.Lock()
         self._migrated = False
         self._sync: _SyncRunner | None = None
+        self.webhooks = webhooks or WebhookConfig()
+        register_webhooks(self, self.webhooks)
 
     # --- declaring ----------------------------------------------------------------------
 
@@ -254,6 +261,16 @@ class App:
             self._sync.close()
             self._sync = None
 
+    def router(self, **options: Any) -> APIRouter:
+        """The HTTP API (DESIGN §5) as a FastAPI `APIRouter`: `api.include_router(app.router())`.
+
+        Options: `auth` (a dependency returning `baton.http.Caller`; default API keys from
+        BATON_API_KEYS), `prefix`, `config` (`baton.http.RouterConfig`). Needs the `http` extra.
+        """
+        from .http import build_router
+
+        return build_router(self, **options)
+
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one of the app's coroutines from sync code (on a private event loop thread)."""
         with self._open_lock:  # threads racing here must share one loop (and one pool)
@@ -281,6 +298,8 @@ class App:
         item = self._resolve(target)
         opts = enqueue_options_of(item)
         text = item.sig.encode_args(args, kwargs or {})
+        if callback_url is not None:
+            check_callback_url(callback_url, self.webhooks)
         spec = NewJob(
             id=uuid7(),
             pipeline=item.name,

@@ -65,6 +65,19 @@ class Signature:
         self.returns = hints.get("return", Any)
         self.name = getattr(fn, "__qualname__", repr(fn))
 
+    def input_model(self, title: str) -> type[pydantic.BaseModel]:
+        """A Pydantic model of the parameters: validates a JSON object of them by name (the
+        HTTP API's 422 names the field) and is their schema in OpenAPI."""
+        fields: dict[str, Any] = {}
+        for p in self._sig.parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            hint = self.params.get(p.name, Any)
+            default = ... if p.default is inspect.Parameter.empty else p.default
+            fields[p.name] = (hint, default)
+        config = pydantic.ConfigDict(extra="forbid", title=title)
+        return pydantic.create_model(title, __config__=config, **fields)
+
     def warm(self) -> None:
         """Build the type adapters now (a worker does this at start, not on its first job)."""
         for hint in (*self.params.values(), self.returns):

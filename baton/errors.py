@@ -4,6 +4,7 @@
      ├── ConfigError            bad URL, bad APP path, unknown backend scheme
      ├── PayloadError           a value that cannot be encoded as JSON (raised at enqueue)
      ├── JobNotFound            no such job (or another tenant's)
+     ├── BackendUnavailable     the store cannot be reached right now (HTTP 503, workers retry)
      ├── LeaseLost              a fenced write carried a stale lease token
      ├── BackendUnavailable     the store cannot be reached (refused, reset, restarting)
      ├── NonDeterminismError    a replayed pipeline called a different step than it saved
@@ -37,6 +38,16 @@ class PayloadError(BatonError):
 
 class JobNotFound(BatonError):
     code = "job_not_found"
+
+
+class BackendUnavailable(BatonError):
+    """The store cannot be reached (connection refused or reset, server restarting).
+
+    Transient by nature: the HTTP API answers 503 with Retry-After and workers back off
+    and try again, so a database restart costs latency, never work.
+    """
+
+    code = "backend_unavailable"
 
 
 class UnknownPipeline(BatonError):

@@ -214,6 +214,9 @@ class QueueStats:
     waiting: int
     failed: int
     oldest_queued_age: float | None
+    succeeded: int = 0
+    cancelled: int = 0
+    expired: int = 0
 
 
 @dataclass(frozen=True, slots=True)

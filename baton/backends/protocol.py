@@ -140,8 +140,8 @@ class Backend(Protocol):
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[Event]:
         """A job's events with seq > after, in order."""
 
-    async def queue_stats(self) -> list[QueueStats]:
-        """Depth, running, waiting, failed and oldest waiting age per queue."""
+    async def queue_stats(self, tenant: str | None = None) -> list[QueueStats]:
+        """Per queue: jobs in each status and the oldest due job's age (all tenants, or one)."""
 
     async def pending(self, queues: Sequence[str]) -> int:
         """Jobs in `queues` not yet ended (queued, running or waiting)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -38,10 +39,11 @@ def run_fleet(worker_args: list[str], n: int) -> int:
     try:
         command = [sys.executable, "-m", "baton", "worker", *worker_args]
         try:
-            for _ in range(n):
+            for index in range(n):
                 if stopping:
                     break
-                children.append(subprocess.Popen(command))
+                env = {**os.environ, "BATON_WORKER_INDEX": str(index)}
+                children.append(subprocess.Popen(command, env=env))
         except BaseException:  # could not start them all: stop the ones that did start
             for child in children:
                 child.terminate()

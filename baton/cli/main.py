@@ -1,4 +1,4 @@
-"""The `baton` command: `baton worker`, `baton migrate`, `baton jobs …`."""
+"""The `baton` command: `baton worker`, `serve`, `dev`, `migrate`, `jobs …`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from .jobs import jobs_cli
 from .migrate import migrate
+from .serve import dev, serve
 from .worker import worker
 
 cli = typer.Typer(
@@ -20,6 +21,8 @@ cli = typer.Typer(
 )
 cli.command("worker")(worker)
 cli.command("migrate")(migrate)
+cli.command("serve")(serve)
+cli.command("dev")(dev)
 cli.add_typer(jobs_cli, name="jobs")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from ..app import App
 from ..worker import Worker, WorkerConfig
 from .fleet import run_fleet
 from .loader import load_app
-from .output import errors, redact, run
+from .output import errors, fail, redact, run
 
 log = logging.getLogger("baton.cli")
 
@@ -75,6 +76,16 @@ def worker(
             "(default: one per CPU).",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            envvar="BATON_METRICS_PORT",
+            help="Expose this process's step timings for Prometheus on this port "
+            "(with --processes N, child i uses port + i).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Log warnings and errors only.")] = False,
 ) -> None:
     """Run workers for APP: claim jobs, run them, save each step's result."""
@@ -96,7 +107,12 @@ def worker(
     if processes > 1:
         with errors():
             run(target, App.backend)  # check the database (and migrate it) once, up front
-        raise typer.Exit(run_fleet(child_args(app, config, quiet), processes))
+        args = child_args(app, config, quiet)
+        if metrics_port is not None:
+            args += ["--metrics-port", str(metrics_port)]
+        raise typer.Exit(run_fleet(args, processes))
+    if metrics_port is not None:
+        serve_metrics(metrics_port + int(os.environ.get("BATON_WORKER_INDEX", "0")))
     with errors():
         asyncio.run(serve(target, config))
 
@@ -108,6 +124,21 @@ def child_args(app: str, config: WorkerConfig, quiet: bool) -> list[str]:
     if config.process_pool_size is not None:
         args += ["--process-pool", str(config.process_pool_size)]
     return args + ["--burst"] * config.burst + ["--quiet"] * quiet
+
+
+def serve_metrics(port: int) -> None:
+    """Prometheus' own little HTTP server on a thread, for this process's step timings."""
+    from .. import metrics
+
+    if metrics.REGISTRY is None:
+        fail("--metrics-port needs prometheus-client: pip install 'baton[http]'", 2)
+    import prometheus_client
+
+    try:
+        prometheus_client.start_http_server(port, addr="0.0.0.0", registry=metrics.REGISTRY)
+    except OSError as exc:
+        fail(f"cannot serve metrics on port {port}: {exc}", 2)
+    log.info("metrics on http://0.0.0.0:%d/metrics", port)
 
 
 def parse_queues(values: list[str]) -> tuple[str, ...]:

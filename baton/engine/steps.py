@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import codec
 from ..errors import Suspend
+from ..metrics import observe_step
 from ..models import Lease, RetryAt, StepRecord
 from ..retry import describe, http_status, is_retryable, retry_after
 from .current import StepContext, reset_current, set_current
@@ -49,6 +50,7 @@ async def execute(
     while True:
         attempt += 1
         await _acquire(rt, lease, step, args)
+        began = time.perf_counter()
         try:
             if announce:
                 # Awaited, not pipelined: if this step takes the worker down before the
@@ -59,6 +61,7 @@ async def execute(
             token = set_current(info)
             try:
                 value = await _invoke(rt, step, args, info)
+                observe_step(step.name, "ok", time.perf_counter() - began)
                 if isinstance(value, _Raw):  # already JSON, from a child process
                     text, value = str(value), step.sig.decode_result(str(value))
                 else:  # a result that cannot be stored is this step's error, not the worker's
@@ -66,6 +69,7 @@ async def execute(
             finally:
                 reset_current(token)
         except Exception as exc:
+            observe_step(step.name, "error", time.perf_counter() - began)
             error, retryable, wait_hint = await _classify(rt, step, exc, key, attempt)
             rec = StepRecord(
                 key,

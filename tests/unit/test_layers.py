@@ -15,9 +15,13 @@ LAYERS = {
     "errors": 0, "models": 0, "codec": 0, "retry": 0, "limits": 0, "ids": 0, "schedule": 0,
     "blobs": 1, "backends": 1,
     "engine": 2, "job": 2,
-    "app": 3, "worker": 3, "testing": 3,
-    "cli": 4, "__init__": 4, "__main__": 4,
+    "app": 3, "worker": 3, "testing": 3, "webhooks": 3, "metrics": 0,
+    "http": 4, "cli": 4, "__init__": 4, "__main__": 4,
 }  # fmt: skip
+
+# The contract's `app.router()` is a door into the HTTP layer, imported lazily inside the
+# method so the core never needs FastAPI: the one upward import allowed.
+DOORS = {("app.py", "http")}
 
 
 def layer_of(module: str) -> int:
@@ -60,4 +64,6 @@ MODULES = sorted(p for p in PKG.rglob("*.py") if "demo" not in p.parts)
 def test_module_imports_only_its_layer_or_below(path: Path) -> None:
     own = layer_of(".".join(path.relative_to(PKG).with_suffix("").parts))
     for target in baton_imports(path):
+        if (str(path.relative_to(PKG)), target.split(".")[0]) in DOORS:
+            continue
         assert layer_of(target) <= own, f"{path.relative_to(PKG)} imports {target} (a higher layer)"

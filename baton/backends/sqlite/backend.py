@@ -34,6 +34,7 @@ from ...models import (
     StepRecord,
     Succeeded,
 )
+from ..callbacks import callback_job
 from ..sqlfile import load_queries, migrations
 from .conn import Connection
 from .wake import Waker
@@ -74,7 +75,7 @@ def emit(
     now: float,
     *events: tuple[str, dict[str, Any]],
     last: int | None = None,
-) -> None:
+) -> int:
     """Append events to a job's log in the caller's transaction, numbering them in order.
 
     `last` is the job's event counter after the caller's own UPDATE already added
@@ -87,6 +88,7 @@ def emit(
         Q["insert_event"],
         [(job_id, first + i, typ, now, json.dumps(data)) for i, (typ, data) in enumerate(events)],
     )
+    return last
 
 
 class SQLiteBackend:
@@ -517,6 +519,7 @@ class SQLiteBackend:
         if row is None:
             raise _lost(lease)
         emit(conn, lease.job_id, now, *events, last=row[1])
+        self._outbox(conn, lease.job_id, row[1], row[2:], now)
         if row[0] is not None:
             self._wake_parent(conn, row[0], now)
 
@@ -551,9 +554,22 @@ class SQLiteBackend:
             {"id": job_id, "status": status.value, "error": error, "result": None, "now": now},
         ).fetchone()
         data = {} if error is None else {"error": _brief(error)}
-        emit(conn, job_id, now, (f"job.{status.value}", data))
-        if row is not None and row[0] is not None:
-            self._wake_parent(conn, row[0], now)
+        seq = emit(conn, job_id, now, (f"job.{status.value}", data))
+        if row is not None:
+            self._outbox(conn, job_id, seq, row[1:], now)
+            if row[0] is not None:
+                self._wake_parent(conn, row[0], now)
+
+    def _outbox(
+        self, conn: sqlite3.Connection, job_id: str, seq: int, cols: Sequence[Any], now: float
+    ) -> None:
+        """The webhook delivery for this ending, in the ending's own transaction."""
+        tenant, queue, priority, url = cols
+        job = callback_job(
+            job_id, seq, callback_url=url, queue=queue, tenant=tenant, priority=priority
+        )
+        if job is not None:
+            self._insert_jobs(conn, [job], now)
 
     def _wake_parent(self, conn: sqlite3.Connection, parent_id: str, now: float) -> None:
         row = conn.execute(Q["wake_parent"], {"id": parent_id, "now": now}).fetchone()
@@ -689,7 +705,7 @@ class SQLiteBackend:
 
         return await self._conn.read(op)
 
-    async def queue_stats(self) -> list[QueueStats]:
+    async def queue_stats(self, tenant: str | None = None) -> list[QueueStats]:
         def op(conn: sqlite3.Connection) -> list[QueueStats]:
             now = time.time()
             return [
@@ -700,8 +716,11 @@ class SQLiteBackend:
                     r["waiting"],
                     r["failed"],
                     None if r["oldest"] is None else now - r["oldest"],
+                    r["succeeded"],
+                    r["cancelled"],
+                    r["expired"],
                 )
-                for r in conn.execute(Q["queue_stats"], {"now": now})
+                for r in conn.execute(Q["queue_stats"], {"now": now, "tenant": tenant})
             ]
 
         return await self._conn.read(op)

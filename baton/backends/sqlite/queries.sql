@@ -69,7 +69,7 @@ SET status = :status, error = COALESCE(:error, error), result = COALESCE(:result
     finished_at = :now, lease_owner = NULL, lease_expires = NULL,
     progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END
 WHERE id = :id
-RETURNING parent_id, tenant;
+RETURNING parent_id, tenant, queue, priority, callback_url;
 
 -- name: end_leased
 UPDATE baton_jobs
@@ -78,7 +78,7 @@ SET status = :status, error = :error, result = :result, finished_at = :now,
     progress = CASE WHEN :status = 'succeeded' THEN 1.0 ELSE progress END,
     event_seq = event_seq + :events
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING parent_id, event_seq;
+RETURNING parent_id, event_seq, tenant, queue, priority, callback_url;
 
 -- name: requeue_leased
 UPDATE baton_jobs
@@ -209,5 +209,10 @@ SELECT queue,
        sum(status = 'running') AS running,
        sum(status = 'waiting') AS waiting,
        sum(status = 'failed') AS failed,
+       sum(status = 'succeeded') AS succeeded,
+       sum(status = 'cancelled') AS cancelled,
+       sum(status = 'expired') AS expired,
        min(CASE WHEN status = 'queued' AND run_at <= :now THEN run_at END) AS oldest
-FROM baton_jobs GROUP BY queue ORDER BY queue;
+FROM baton_jobs
+WHERE :tenant IS NULL OR tenant = :tenant
+GROUP BY queue ORDER BY queue;

@@ -20,6 +20,7 @@ The tests live in one module per area; `BackendConformance` gathers them all.
 
 from __future__ import annotations
 
+from .callbacks import CallbackTests
 from .control import ControlTests
 from .harness import Harness, eventually, new_job
 from .leases import LeaseTests
@@ -30,5 +31,7 @@ from .store import StoreTests
 __all__ = ["BackendConformance", "Harness", "eventually", "new_job"]
 
 
-class BackendConformance(StoreTests, LeaseTests, SettleTests, ControlTests, LimitTests):
+class BackendConformance(
+    StoreTests, LeaseTests, SettleTests, ControlTests, LimitTests, CallbackTests
+):
     """Every behaviour the Backend Protocol promises. Subclass it and override `store_url`."""

@@ -193,6 +193,24 @@ class StoreTests(Harness):
         other = stats["q2"]
         assert (other.queued, other.running, other.waiting, other.failed) == (1, 0, 0, 0)
 
+    async def test_queue_stats_counts_every_end_state(self, backend: Backend) -> None:
+        for _ in range(2):
+            done = await self.running(backend)
+            await backend.settle(done.lease, Succeeded("1"))
+        cancelled = await enqueue_one(backend)
+        await backend.cancel(cancelled)
+        (mine,) = [s for s in await backend.queue_stats() if s.queue == QUEUE]
+        assert (mine.succeeded, mine.cancelled, mine.expired, mine.failed) == (2, 1, 0, 0)
+        assert mine.oldest_queued_age is None  # nothing is waiting to start
+
+    async def test_queue_stats_for_one_tenant(self, backend: Backend) -> None:
+        await backend.enqueue([new_job(tenant="acme"), new_job(tenant="acme"), new_job()])
+        await backend.enqueue([new_job(tenant="globex", queue="theirs")])
+        (acme,) = await backend.queue_stats(tenant="acme")
+        assert (acme.queue, acme.queued) == (QUEUE, 2)
+        assert {s.queue for s in await backend.queue_stats(tenant="nobody")} == set()
+        assert {s.queue for s in await backend.queue_stats()} == {QUEUE, "theirs"}
+
     async def test_pending_counts_unfinished_jobs(self, backend: Backend) -> None:
         await self.parked(backend, 1, child_queue="q2")
         await self.running(backend)

@@ -1,0 +1,369 @@
+"""`app.router()`: the HTTP API of DESIGN §5 as a FastAPI `APIRouter` to mount anywhere.
+
+Every read and write is scoped to the caller's tenant: another tenant's job is a 404, the
+same answer as a job that does not exist, so ids leak nothing.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from ..app import App
+from ..backends.callbacks import CALLBACK_PIPELINE
+from ..engine.registry import Pipeline, Task
+from ..errors import BackendUnavailable, JobNotFound, PayloadError, UnknownPipeline
+from ..job import Job
+from ..models import Status
+from ..webhooks import deliveries, describe_delivery
+from .auth import AuthDependency, Caller, api_key_auth
+from .metrics import render_metrics
+from .problems import BatonRoute, Problem, fail
+from .schemas import (
+    DeliveryOut,
+    Enqueued,
+    EnqueueRequest,
+    Health,
+    JobOut,
+    JobPage,
+    JobSummary,
+    QueueOut,
+    StepOut,
+    brief,
+)
+from .sse import EventHub
+
+TERMINAL = frozenset(f"job.{s.value}" for s in Status if s.terminal)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or wrong API key"},
+    404: {"model": Problem, "description": "No such job or pipeline (or another tenant's)"},
+    422: {"model": Problem, "description": "Invalid request; `field` names the culprit"},
+    503: {"model": Problem, "description": "The store is unreachable; retry after a while"},
+}
+Runnable = Pipeline[Any, Any] | Task[Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    keepalive: float = 15.0  # seconds between SSE keep-alive comments
+    poll_interval: float = 0.05  # the event hub's fastest poll of a busy job
+    idle_interval: float = 0.5  # ... and its slowest, of a quiet one
+
+
+class InvalidInput(PayloadError):
+    """A 422 that names its field."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def job_id_of(text: str) -> str:
+    """Job ids are UUIDs; anything else names no job (404, never a store error)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise JobNotFound(f"no job {text}") from None
+
+
+@dataclass
+class _Api:
+    """What every endpoint shares: the app, the event hub, and a few renderers."""
+
+    app: App
+    hub: EventHub
+    cfg: RouterConfig
+    models: dict[str, type[pydantic.BaseModel]] = field(default_factory=dict)
+
+    def input_model(self, item: Runnable) -> type[pydantic.BaseModel]:
+        if item.name not in self.models:
+            self.models[item.name] = item.sig.input_model(_title(item.name) + "Input")
+        return self.models[item.name]
+
+    def runnable(self, name: str) -> Runnable:
+        item = self.app.registry.get(name)
+        if item is None or not isinstance(item, Pipeline | Task) or name == CALLBACK_PIPELINE:
+            raise UnknownPipeline(f"no pipeline named {name!r}")
+        return item
+
+    async def enqueue(
+        self,
+        request: Request,
+        item: Runnable,
+        body: EnqueueRequest,
+        caller: Caller,
+        key: str | None,
+    ) -> Enqueued:
+        try:
+            values = self.input_model(item).model_validate(body.input)
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(["input", *(str(p) for p in err["loc"])])
+            raise InvalidInput(f"{where}: {err['msg']}", where) from None
+        try:
+            job = await self.app.enqueue(
+                item,
+                (),
+                {k: getattr(values, k) for k in type(values).model_fields},
+                idempotency_key=key,
+                tenant=caller.tenant,
+                priority=body.priority,
+                delay=body.delay,
+                expires=body.expires,
+                callback_url=body.callback_url,
+            )
+        except PayloadError as exc:
+            where = "callback_url" if "callback_url" in str(exc) else "input"
+            raise InvalidInput(str(exc), where) from None
+        return Enqueued(
+            id=job.id,
+            status=job.status,
+            created=job.created,
+            status_url=_url(request, "get_job", job.id),
+            events_url=_url(request, "job_events", job.id),
+        )
+
+    async def job_out(self, request: Request, job: Job, caller: Caller) -> JobOut:
+        sent = await deliveries(self.app, job.id, caller.scope)
+        summary = JobSummary.of(job, _url(request, "get_job", job.id))
+        return JobOut(
+            **summary.model_dump(),
+            result=job.result,
+            error=brief(job.error),
+            run_at=job.run_at,
+            idempotency_key=job.idempotency_key,
+            parent_id=job.parent_id,
+            callback_url=job.callback_url,
+            steps=[StepOut.of(s) for s in job.steps],
+            deliveries=[DeliveryOut(**describe_delivery(d)) for d in sent],
+            events_url=_url(request, "job_events", job.id),
+        )
+
+    async def stream(self, job_id: str, cursor: int) -> AsyncIterator[ServerSentEvent]:
+        """Events after `cursor` until the job's latest ending (a retried job goes on)."""
+        async with self.hub.subscribe(job_id, cursor) as sub:
+            yield ServerSentEvent(comment="baton events", retry=2000)
+            while True:
+                batch = await sub.next(self.cfg.keepalive)
+                if batch is None:
+                    yield ServerSentEvent(comment="keep-alive")
+                    continue
+                for event in batch:
+                    yield ServerSentEvent(id=str(event.seq), event=event.type, data=event.as_dict())
+                if sub.dropped:
+                    return  # too far behind: the client reconnects with Last-Event-ID
+                if batch[-1].type in TERMINAL:
+                    rec = await (await self.app.backend()).get_job(job_id)
+                    if rec is None or rec.status.terminal:
+                        return
+
+
+def build_router(
+    app: App,
+    *,
+    auth: AuthDependency | None = None,
+    prefix: str = "",
+    config: RouterConfig | None = None,
+) -> APIRouter:
+    """The API for `app`. `auth` is any dependency returning a `Caller` (default: API keys
+    from BATON_API_KEYS). Mount it with `fastapi_app.include_router(router)`.
+
+    Pipelines registered before this call also get their own `POST /jobs/<name>` whose
+    body schema is their parameters (typed OpenAPI); `POST /jobs/{pipeline}` serves all.
+    """
+    cfg = config or RouterConfig()
+    api = _Api(app, EventHub(app, cfg.poll_interval, cfg.idle_interval), cfg)
+    caller_dep = Annotated[Caller, Depends(auth or api_key_auth())]
+    router = APIRouter(prefix=prefix, route_class=BatonRoute, tags=["baton"], responses=ERRORS)
+    router.state = {"hub": api.hub}  # type: ignore[attr-defined]  # for tests and `baton serve`
+    for item in app.registry.pipelines():
+        if item.name != CALLBACK_PIPELINE and "/" not in item.name:
+            _typed_enqueue(router, api, item, caller_dep)
+    _enqueue_routes(router, api, caller_dep)
+    _job_routes(router, api, caller_dep)
+    _ops_routes(router, api, caller_dep)
+    return router
+
+
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Same key (per tenant), same job: a retried request enqueues once.",
+    ),
+]
+
+
+def _typed_enqueue(router: APIRouter, api: _Api, item: Runnable, caller_dep: Any) -> None:
+    title = _title(item.name)
+    body_model = pydantic.create_model(
+        f"{title}Request",
+        __base__=EnqueueRequest,
+        input=(api.input_model(item), ...),
+    )
+
+    async def enqueue_typed(
+        request: Request,
+        body: body_model,  # type: ignore[valid-type]
+        caller: caller_dep,
+        idempotency_key: IdemKey = None,
+    ) -> Enqueued:
+        envelope = EnqueueRequest.model_validate(
+            {**body.model_dump(exclude={"input"}), "input": body.input.model_dump()}  # type: ignore[attr-defined]
+        )
+        return await api.enqueue(request, item, envelope, caller, idempotency_key)
+
+    router.add_api_route(
+        f"/jobs/{item.name}",
+        enqueue_typed,
+        methods=["POST"],
+        status_code=202,
+        response_model=Enqueued,
+        name=f"enqueue_{item.name}",
+        summary=f"Enqueue {item.name}",
+        description=(item.fn.__doc__ or f"Enqueue a run of {item.name}.").strip(),
+    )
+
+
+def _enqueue_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
+    @router.post("/jobs/{pipeline}", status_code=202, response_model=Enqueued, name="enqueue")
+    async def enqueue_any(
+        request: Request,
+        body: EnqueueRequest,
+        caller: caller_dep,
+        pipeline: Annotated[str, Path(max_length=200)],
+        idempotency_key: IdemKey = None,
+    ) -> Enqueued:
+        """Enqueue a run of `pipeline`; answers at once with where to watch it."""
+        return await api.enqueue(request, api.runnable(pipeline), body, caller, idempotency_key)
+
+
+def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
+    app = api.app
+
+    @router.get("/jobs/{job_id}", response_model=JobOut, name="get_job")
+    async def get_job(request: Request, job_id: str, caller: caller_dep) -> JobOut:
+        """Status, current step, progress, attempts, last error, step timings and result."""
+        job = await app.get_job(job_id_of(job_id), tenant=caller.scope)
+        return await api.job_out(request, job, caller)
+
+    async def watched(job_id: str, caller: caller_dep) -> str:
+        """Checked before the stream starts, so a wrong id is a 404, not an empty stream."""
+        return (await app.get_job(job_id_of(job_id), tenant=caller.scope)).id
+
+    @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, name="job_events")
+    async def job_events(
+        job_id: Annotated[str, Depends(watched)],
+        last_event_id: Annotated[
+            str | None,
+            Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
+        ] = None,
+        after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends."""
+        cursor = after or 0
+        if last_event_id is not None and last_event_id.strip().isdigit():
+            cursor = max(cursor, int(last_event_id))
+        async for item in api.stream(job_id, cursor):
+            yield item
+
+    @router.post("/jobs/{job_id}/cancel", response_model=JobOut, name="cancel_job")
+    async def cancel_job(request: Request, job_id: str, caller: caller_dep) -> JobOut:
+        """Cancel a job: a running step is stopped, no later step starts."""
+        job = await app.cancel(job_id_of(job_id), tenant=caller.scope)
+        return await api.job_out(request, await app.get_job(job.id, tenant=caller.scope), caller)
+
+    @router.post("/jobs/{job_id}/retry", response_model=JobOut, name="retry_job")
+    async def retry_job(request: Request, job_id: str, caller: caller_dep) -> JobOut:
+        """Run a failed, cancelled or expired job again from its last saved step."""
+        job = await app.get_job(job_id_of(job_id), tenant=caller.scope)
+        if not job.status.terminal or job.status == Status.SUCCEEDED:
+            raise fail(
+                409,
+                "not_retryable",
+                f"job {job.id} is {job.status.value}: only a failed, cancelled or expired "
+                "job can be retried",
+            )
+        await app.retry(job.id, tenant=caller.scope)
+        return await api.job_out(request, await app.get_job(job.id, tenant=caller.scope), caller)
+
+    @router.get("/jobs", response_model=JobPage, name="list_jobs")
+    async def list_jobs(
+        request: Request,
+        caller: caller_dep,
+        status: Status | None = None,
+        pipeline: Annotated[str | None, Query(max_length=200)] = None,
+        queue: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: Annotated[str | None, Query(max_length=64, description="A `next` cursor.")] = None,
+    ) -> JobPage:
+        """Jobs newest first, filtered, a page at a time."""
+        jobs = await app.list_jobs(
+            status=status,
+            pipeline=pipeline,
+            queue=queue,
+            tenant=caller.scope,
+            limit=limit + 1,
+            before=_cursor(before),
+        )
+        page = jobs[:limit]
+        return JobPage(
+            jobs=[JobSummary.of(j, _url(request, "get_job", j.id)) for j in page],
+            next=page[-1].id if len(jobs) > limit else None,
+        )
+
+
+def _ops_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
+    app = api.app
+
+    @router.get("/queues", response_model=list[QueueOut], name="queues")
+    async def queues(caller: caller_dep) -> list[QueueOut]:
+        """Per queue: depth, running, waiting, oldest waiting age and counts by end state."""
+        backend = await app.backend()
+        return [QueueOut.of(s) for s in await backend.queue_stats(caller.scope)]
+
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        name="metrics",
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+    )
+    async def metrics(caller: caller_dep) -> Response:
+        """Prometheus text format: queue gauges, end-state counts, step durations."""
+        body, content_type = await render_metrics(app, caller.scope, api.hub)
+        return Response(body, media_type=content_type)
+
+    @router.get("/healthz", response_model=Health, name="healthz")
+    async def healthz() -> Health:
+        """Liveness, and whether the backend answers (503 when it does not)."""
+        try:
+            backend = await app.backend()
+            await backend.pending(["baton.healthz"])
+        except Exception as exc:
+            raise BackendUnavailable(f"backend unreachable: {exc}") from None
+        return Health(status="ok", backend=backend.describe())
+
+
+def _cursor(before: str | None) -> str | None:
+    if before is None:
+        return None
+    try:
+        return str(uuid.UUID(before))
+    except ValueError:
+        raise InvalidInput(f"before: not a cursor from `next`: {before!r}", "before") from None
+
+
+def _url(request: Request, name: str, job_id: str) -> str:
+    return str(request.url_for(name, job_id=job_id).path)
+
+
+def _title(name: str) -> str:
+    return "".join(p.capitalize() for p in name.replace(".", "_").replace("-", "_").split("_"))
