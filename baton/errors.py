@@ -6,7 +6,6 @@
      ├── JobNotFound            no such job (or another tenant's)
      ├── BackendUnavailable     the store cannot be reached right now (HTTP 503, workers retry)
      ├── LeaseLost              a fenced write carried a stale lease token
-     ├── BackendUnavailable     the store cannot be reached (refused, reset, restarting)
      ├── NonDeterminismError    a replayed pipeline called a different step than it saved
      ├── StepFailed             a step gave up; carries the saved error (type, message)
      ├── JobFailed              `wait` on a job that ended failed/cancelled/expired
@@ -58,13 +57,6 @@ class LeaseLost(BatonError):
     """The job is no longer ours: its lease was taken over, or it was cancelled."""
 
     code = "lease_lost"
-
-
-class BackendUnavailable(BatonError):
-    """The store cannot be reached (connection refused or reset, server restarting). The
-    driver's error is its `__cause__`. Callers retry later: HTTP answers 503, workers back off."""
-
-    code = "backend_unavailable"
 
 
 class NonDeterminismError(BatonError):

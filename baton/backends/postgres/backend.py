@@ -285,10 +285,10 @@ class PostgresBackend:
         rows = await self._read(lambda tx: tx.all("events", params))
         return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
-    async def queue_stats(self) -> list[QueueStats]:
-        rows = await self._read(lambda tx: tx.all("queue_stats", {}))
+    async def queue_stats(self, tenant: str | None = None) -> list[QueueStats]:
+        rows = await self._read(lambda tx: tx.all("queue_stats", {"tenant": tenant}))
         return [
-            QueueStats(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]))
+            QueueStats(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else float(r[5]), *r[6:])
             for r in rows
         ]
 

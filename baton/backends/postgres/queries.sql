@@ -299,8 +299,13 @@ SELECT queue,
        count(*) FILTER (WHERE status = 'running') AS running,
        count(*) FILTER (WHERE status = 'waiting') AS waiting,
        count(*) FILTER (WHERE status = 'failed') AS failed,
-       baton_now() - min(run_at) FILTER (WHERE status = 'queued' AND run_at <= baton_now())
-FROM baton_jobs GROUP BY queue ORDER BY queue;
+       baton_now() - min(run_at) FILTER (WHERE status = 'queued' AND run_at <= baton_now()),
+       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+       count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+       count(*) FILTER (WHERE status = 'expired') AS expired
+FROM baton_jobs
+WHERE %(tenant)s::text IS NULL OR tenant = %(tenant)s
+GROUP BY queue ORDER BY queue;
 
 -- name: job_by_idem
 SELECT id FROM baton_jobs

@@ -9,13 +9,9 @@ from typing import Any
 
 from ...errors import LeaseLost
 from ...models import JobRecord, Lease, Status, StepRecord
+from ..callbacks import callback_job
 from ..sqlfile import load_queries
 from .db import Conn
-
-try:  # the callback outbox (issue 3) lands on main with this module
-    from ..callbacks import callback_job as _callback_job  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - until the outbox is merged
-    _callback_job = None
 
 # Job rows are read by position into JobRecord: the queries name its fields in its order.
 JOB_COLUMNS = tuple(JobRecord.__dataclass_fields__)
@@ -86,11 +82,18 @@ class Tx:
     async def ended(self, job: JobRecord, seq: int) -> None:
         """A job just ended (its terminal event is `seq`): queue its callback delivery in
         this same transaction, so a webhook is never lost nor sent for a rolled-back end."""
-        if job.callback_url is None or _callback_job is None:
-            return
-        from .jobs import insert_jobs  # jobs imports this module
+        delivery = callback_job(
+            job.id,
+            seq,
+            callback_url=job.callback_url,
+            queue=job.queue,
+            tenant=job.tenant,
+            priority=job.priority,
+        )
+        if delivery is not None:
+            from .jobs import insert_jobs  # jobs imports this module
 
-        await insert_jobs(self, [_callback_job(job, seq)])
+            await insert_jobs(self, [delivery])
 
     async def commit_notices(self) -> None:
         if self.wake:
