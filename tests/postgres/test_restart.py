@@ -10,9 +10,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 import baton
+from baton.http import create_app
 from baton.errors import BackendUnavailable
 from baton.models import JobFilter
 from tests.helpers import until
@@ -57,6 +59,7 @@ async def test_workers_survive_a_database_restart(server: PrivateServer) -> None
         await work.enqueue(-1)  # no id for a job that was not stored
     with pytest.raises(BackendUnavailable):
         await app.get_job(ids[0])
+    await _api_answers_503(app, ids[0])
     assert all(not t.done() for t in tasks), "a worker died with the database"
     await asyncio.sleep(0.5)  # workers keep retrying against the dead server
     await asyncio.to_thread(server.start)
@@ -75,6 +78,20 @@ async def test_workers_survive_a_database_restart(server: PrivateServer) -> None
     assert set(runs) == set(range(total))  # ran at least once each; -1 was never stored
     assert time.monotonic() - started < 90
     await app.aclose()
+
+
+async def _api_answers_503(app: baton.App, job_id: str) -> None:
+    """While the database is down the API says 503 with Retry-After, never 500 or 202."""
+    transport = httpx.ASGITransport(create_app(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as client:
+        for method, path, body in [
+            ("POST", "/jobs/work", {"input": {"n": -1}}),
+            ("GET", f"/jobs/{job_id}", None),
+            ("GET", "/healthz", None),
+        ]:
+            response = await client.request(method, path, json=body)
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers.get("retry-after"), path
 
 
 async def _at_least(count: object, n: int) -> bool:
