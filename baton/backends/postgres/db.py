@@ -103,7 +103,8 @@ class Database:
                 async with self.pool.connection() as conn:
                     if not tx:
                         return await op(conn)
-                    async with conn.transaction():
+                    # pipelined: BEGIN travels with the first statement, one round trip less
+                    async with conn.pipeline(), conn.transaction():
                         return await op(conn)
             except pgerrors.TransactionRollback:  # deadlock, serialization: nothing was kept
                 await asyncio.sleep(0.001 * 2**attempt)

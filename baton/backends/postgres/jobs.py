@@ -81,30 +81,49 @@ async def wake_parent(tx: Tx, parent_id: str) -> None:
 
 
 async def end_leased(tx: Tx, lease: Lease, outcome: Succeeded | Failed) -> None:
-    """End a leased job. One fenced UPDATE fences, ends and numbers the events; the step is
-    written first so a stale lease rolls it back with the transaction."""
-    events: list[tuple[str, dict[str, Any]]] = []
-    if outcome.step is not None and (ev := await save_step(tx, lease, outcome.step)):
-        events.append(ev)
-    ok = isinstance(outcome, Succeeded)
+    """End a leased job in one statement (see `end_leased_with_step`): fencing, the task's
+    step, the ending, both events and the parent's wake-up. Only a callback adds another."""
     error = outcome.error if isinstance(outcome, Failed) else None
-    events.append(("job.failed", {"error": brief(error)}) if error else ("job.succeeded", {}))
-    params = {
+    record = outcome.step
+    params: dict[str, Any] = {
         "id": lease.job_id,
         "token": lease.token,
-        "status": "succeeded" if ok else "failed",
+        "status": "failed" if isinstance(outcome, Failed) else "succeeded",
         "result": outcome.result if isinstance(outcome, Succeeded) else None,
         "error": error,
-        "events": len(events),
+        "end_type": "job.failed" if error else "job.succeeded",
+        "end_data": json.dumps({"error": brief(error)} if error else {}),
+        **_step_params(lease, record),
     }
-    row = await tx.one("end_leased", params)
+    row = await tx.one("end_leased_with_step", params)
     if row is None:
         raise lost(lease)
     job, seq = job_from_row(row), int(row[NJOB])
-    await tx.emit(lease.job_id, *events, last=seq)
     await tx.ended(job, seq)
-    if job.parent_id is not None:
-        await wake_parent(tx, job.parent_id)
+
+
+def _step_params(lease: Lease, record: StepRecord | None) -> dict[str, Any]:
+    if record is None:
+        record = StepRecord("", "")
+    data: dict[str, Any] = {"step": record.key, "attempt": record.attempts}
+    if record.error is not None:
+        data["error"] = brief(record.error)
+    return {
+        "has_step": bool(record.key),
+        "key": record.key,
+        "step_status": record.status,
+        "step_result": record.result,
+        "step_error": record.error,
+        "attempts": record.attempts,
+        "worker": record.worker or lease.owner,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "step_type": _STEP_EVENT.get(record.status, "step.failed"),
+        "step_data": json.dumps(data),
+    }
+
+
+_STEP_EVENT = {"succeeded": "step.succeeded", "retrying": "step.retrying"}
 
 
 # --- steps ------------------------------------------------------------------------------
@@ -132,10 +151,7 @@ async def save_step(tx: Tx, lease: Lease, record: StepRecord) -> tuple[str, dict
         data["error"] = brief(record.error)
     if record.started_at is not None:
         data["duration"] = round(float(row[0]), 6)
-    typ = {"succeeded": "step.succeeded", "retrying": "step.retrying"}.get(
-        record.status, "step.failed"
-    )
-    return typ, data
+    return _STEP_EVENT.get(record.status, "step.failed"), data
 
 
 # --- settle -----------------------------------------------------------------------------

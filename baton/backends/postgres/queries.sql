@@ -312,3 +312,53 @@ SELECT id FROM baton_jobs
 WHERE (tenant = %(tenant)s AND idempotency_key = %(idempotency_key)s) OR id = %(id)s
 ORDER BY id = %(id)s
 LIMIT 1;
+
+-- name: end_leased_with_step
+-- The hot path of a worker, in one statement: fence (lock the leased row, or find nothing),
+-- save the task's step, end the job, log the step's event (when the upsert changed it) and
+-- the ending, wake a waiting parent when this was its last open child, and notify for it.
+WITH l AS (
+    SELECT id FROM baton_jobs
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
+    FOR NO KEY UPDATE),
+s AS (
+    INSERT INTO baton_steps AS s (job_id, key, status, result, error, attempts, worker,
+                                  started_at, finished_at)
+    SELECT l.id, %(key)s, %(step_status)s, %(step_result)s, %(step_error)s, %(attempts)s,
+           %(worker)s, %(started_at)s, COALESCE(%(finished_at)s, baton_now())
+    FROM l WHERE %(has_step)s
+    ON CONFLICT (job_id, key) DO UPDATE SET
+        status = excluded.status, result = excluded.result, error = excluded.error,
+        attempts = excluded.attempts, worker = excluded.worker,
+        started_at = COALESCE(s.started_at, excluded.started_at),
+        finished_at = excluded.finished_at
+    WHERE s.status != 'succeeded'
+    RETURNING 1),
+j AS (
+    UPDATE baton_jobs j
+    SET status = %(status)s, error = %(error)s, result = %(result)s, finished_at = baton_now(),
+        lease_owner = NULL, lease_expires = NULL, current_step = NULL,
+        progress = CASE WHEN %(status)s = 'succeeded' THEN 1.0 ELSE j.progress END,
+        event_seq = j.event_seq + 1 + (SELECT count(*) FROM s)
+    FROM l WHERE j.id = l.id
+    RETURNING {job_j}, j.event_seq),
+ev AS (
+    INSERT INTO baton_events (job_id, seq, type, at, data)
+    SELECT j.id, j.event_seq - 1, %(step_type)s, baton_now(),
+           CASE WHEN %(started_at)s::float8 IS NULL THEN %(step_data)s::text
+                ELSE jsonb_set(%(step_data)s::text::jsonb, '{duration}',
+                               to_jsonb(round((baton_now() - %(started_at)s::float8)::numeric, 6)))::text
+           END
+    FROM j WHERE EXISTS (SELECT 1 FROM s)
+    UNION ALL
+    SELECT j.id, j.event_seq, %(end_type)s, baton_now(), %(end_data)s FROM j),
+p AS (
+    UPDATE baton_jobs SET waiting_for = waiting_for - 1,
+        status = CASE WHEN waiting_for <= 1 THEN 'queued' ELSE status END,
+        run_at = CASE WHEN waiting_for <= 1 THEN baton_now() ELSE run_at END,
+        woken = CASE WHEN waiting_for <= 1 THEN 1 ELSE woken END
+    WHERE id = (SELECT parent_id FROM j) AND status = 'waiting'
+    RETURNING status, queue),
+woke AS (
+    SELECT pg_notify('baton_work', queue) FROM p WHERE status = 'queued')
+SELECT *, (SELECT count(*) FROM woke) FROM j;
