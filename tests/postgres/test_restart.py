@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import baton
-from baton.http import create_app
 from baton.errors import BackendUnavailable
+from baton.http import create_app
 from baton.models import JobFilter
 from tests.helpers import until
 from tests.pgserver import PrivateServer
