@@ -126,9 +126,8 @@ def _finished(log: Path, job: str) -> bool:
 
 
 async def test_step_that_kills_its_worker_ends_failed_worker_lost(
-    env: dict[str, str], tmp_path: Path
+    capp: baton.App, env: dict[str, str], tmp_path: Path
 ) -> None:
-    crashapp.app.url = env["BATON_URL"]
     log = tmp_path / "effects.log"
     job = await crashapp.killer.enqueue()
     codes = []

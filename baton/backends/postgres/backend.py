@@ -10,7 +10,9 @@ the SQL in `queries.sql`, the schema in `migrations/`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,6 +38,7 @@ from .migrate import migrate
 from .sql import JOB_SQL, Q, Tx, job_from_row, lost, step_from_row
 
 T = TypeVar("T")
+log = logging.getLogger("baton.postgres")
 
 _LISTEN_WAIT = 2.0  # seconds to wait for LISTEN before a wait falls back to its timeout
 
@@ -141,9 +144,16 @@ class PostgresBackend:
         claimed, stale = await self._db.run(fast, tx=False)
         if stale:
             room = n - len(claimed)
-            claimed += await self._write(
-                lambda tx: jobs.claim_stale(tx, worker, queues, room, lease_for)
-            )
+            try:
+                claimed += await self._write(
+                    lambda tx: jobs.claim_stale(tx, worker, queues, room, lease_for)
+                )
+            except Exception:
+                if not claimed:
+                    raise
+                # the jobs already leased must reach the worker, or their leases would
+                # lapse and count as crashes; the stale ones wait for the next claim
+                log.warning("recovering lapsed leases failed; will retry", exc_info=True)
         return claimed
 
     async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
@@ -244,8 +254,6 @@ class PostgresBackend:
         if listening:
             await self._listener.wait(queues, mark, timeout)
         else:  # the server is away: the caller's poll is all we have
-            import asyncio
-
             await asyncio.sleep(min(timeout, _LISTEN_WAIT))
 
     # --- reads ------------------------------------------------------------------------
