@@ -21,6 +21,7 @@ from ...models import (
     Claimed,
     Enqueued,
     Event,
+    Failed,
     JobFilter,
     JobRecord,
     Lease,
@@ -30,17 +31,19 @@ from ...models import (
     QueueStats,
     Status,
     StepRecord,
+    Succeeded,
 )
 from . import jobs, permits
 from .db import Conn, Database, parse_url
 from .listener import Listener
 from .migrate import migrate
-from .sql import JOB_SQL, Q, Tx, job_from_row, lost, step_from_row
+from .sql import JOB_SQL, Tx, job_from_row, lost, step_from_row
 
 T = TypeVar("T")
 log = logging.getLogger("baton.postgres")
 
 _LISTEN_WAIT = 2.0  # seconds to wait for LISTEN before a wait falls back to its timeout
+_PLAIN_MAX = 10_000  # claims remembered for the one-statement settle (see `settle`)
 
 
 class PostgresBackend:
@@ -49,6 +52,9 @@ class PostgresBackend:
         self._config = parse_url(url)
         self._db = Database(url, self._config)
         self._listener = Listener(self._config.conninfo)
+        # job id -> lease token, for jobs claimed here that have no callback_url: their
+        # ending needs no outbox row, so it can commit as one autocommit statement
+        self._plain: dict[str, int] = {}
 
     def describe(self) -> dict[str, Any]:
         parts = urlsplit(self.url)
@@ -133,15 +139,10 @@ class PostgresBackend:
         if n <= 0 or not queues:
             return []
 
-        async def fast(conn: Conn) -> tuple[list[Claimed], bool]:
-            # both statements in one round trip; each commits on its own (autocommit)
-            async with conn.pipeline():
-                due = conn.execute(Q["has_stale"], {"queues": list(queues)})
-                claimed = await jobs.claim_due(Tx(conn), worker, queues, n, lease_for)
-                row = await (await due).fetchone()
-            return claimed, bool(row and row[0])
-
-        claimed, stale = await self._db.run(fast, tx=False)
+        claimed, stale = await self._db.run(
+            lambda conn: jobs.claim_due(Tx(conn), worker, queues, n, lease_for), tx=False
+        )
+        self._remember(claimed)
         if stale:
             room = n - len(claimed)
             try:
@@ -154,7 +155,15 @@ class PostgresBackend:
                 # the jobs already leased must reach the worker, or their leases would
                 # lapse and count as crashes; the stale ones wait for the next claim
                 log.warning("recovering lapsed leases failed; will retry", exc_info=True)
+        self._remember(claimed)
         return claimed
+
+    def _remember(self, claimed: list[Claimed]) -> None:
+        if len(self._plain) > _PLAIN_MAX:  # leases lost without a settle: start afresh
+            self._plain.clear()
+        for c in claimed:
+            if c.job.callback_url is None:
+                self._plain[c.job.id] = c.lease.token
 
     async def renew(self, worker: str, lease_for: float, leases: Sequence[Lease]) -> list[str]:
         if not leases:
@@ -217,6 +226,12 @@ class PostgresBackend:
         await self._write(op)
 
     async def settle(self, lease: Lease, outcome: Outcome) -> None:
+        plain = self._plain.pop(lease.job_id, None) == lease.token
+        if plain and isinstance(outcome, Succeeded | Failed):
+            # the worker's hot path: one statement, atomic on its own (no outbox row to add,
+            # as this claim showed no callback_url, and the URL never changes)
+            await self._db.run(lambda conn: jobs.end_leased(Tx(conn), lease, outcome), tx=False)
+            return
         await self._write(lambda tx: jobs.settle(tx, lease, outcome))
 
     async def children(self, job_id: str, parent_key: str) -> list[JobRecord]:

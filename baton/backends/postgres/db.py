@@ -103,8 +103,8 @@ class Database:
                 async with self.pool.connection() as conn:
                     if not tx:
                         return await op(conn)
-                    # pipelined: BEGIN travels with the first statement, one round trip less
-                    async with conn.pipeline(), conn.transaction():
+                    # not pipelined: psycopg's async pipeline spins on a writable socket
+                    async with conn.transaction():
                         return await op(conn)
             except pgerrors.TransactionRollback:  # deadlock, serialization: nothing was kept
                 await asyncio.sleep(0.001 * 2**attempt)

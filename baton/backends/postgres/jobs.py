@@ -236,12 +236,14 @@ def claimed_from(job: JobRecord) -> Claimed:
 
 async def claim_due(
     tx: Tx, worker: str, queues: Sequence[str], n: int, lease_for: float
-) -> list[Claimed]:
-    """Lease up to `n` due jobs in one statement (SKIP LOCKED), highest priority first."""
+) -> tuple[list[Claimed], bool]:
+    """Lease up to `n` due jobs in one statement (SKIP LOCKED), highest priority first; and
+    whether lapsed leases or unrunnable jobs wait for the slow path (`claim_stale`)."""
     params = {"queues": list(queues), "n": n, "owner": worker, "lease_for": lease_for}
-    claimed = [claimed_from(job_from_row(r)) for r in await tx.all("claim_due", params)]
+    rows = await tx.all("claim_due", params)
+    claimed = [claimed_from(job_from_row(r)) for r in rows if r[0] is not None]
     claimed.sort(key=lambda c: (-c.job.priority, c.job.run_at, c.job.id))
-    return claimed
+    return claimed, bool(rows and rows[0][-1])
 
 
 async def claim_stale(

@@ -76,19 +76,20 @@ ev AS (
     INSERT INTO baton_events (job_id, seq, type, at, data)
     SELECT id, event_seq, 'job.claimed', baton_now(),
            json_build_object('worker', %(owner)s::text, 'attempt', attempts)::text
-    FROM taken)
-SELECT * FROM taken;
-
--- name: has_stale
+    FROM taken),
 -- Is there anything the slow path of a claim must look at: lapsed leases, or queued jobs that
--- must end without running (expired, past their deadline)? Cheap: partial indexes only.
-SELECT EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'running'
-                 AND queue = ANY(%(queues)s::text[]) AND lease_expires < baton_now())
-    OR EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'queued'
-                 AND queue = ANY(%(queues)s::text[]) AND expires_at < baton_now()
-                 AND started_at IS NULL)
-    OR EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'queued'
-                 AND queue = ANY(%(queues)s::text[]) AND deadline_at < baton_now());
+-- must end without running (expired, past their deadline)? Cheap: partial indexes only. It
+-- rides along as the last column (one row of NULLs when nothing was taken).
+stale AS (
+    SELECT EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'running'
+                     AND queue = ANY(%(queues)s::text[]) AND lease_expires < baton_now())
+        OR EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'queued'
+                     AND queue = ANY(%(queues)s::text[]) AND expires_at < baton_now()
+                     AND started_at IS NULL)
+        OR EXISTS (SELECT 1 FROM baton_jobs WHERE status = 'queued'
+                     AND queue = ANY(%(queues)s::text[]) AND deadline_at < baton_now())
+        AS found)
+SELECT taken.*, stale.found FROM stale LEFT JOIN taken ON true;
 
 -- name: expired_leases
 SELECT {job}, baton_now() FROM baton_jobs
