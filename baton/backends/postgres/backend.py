@@ -191,39 +191,36 @@ class PostgresBackend:
         return [step_from_row(r) for r in rows]
 
     async def start_step(self, lease: Lease, key: str) -> None:
-        async def op(tx: Tx) -> None:
-            params = {"id": lease.job_id, "token": lease.token, "key": key}
-            row = await tx.one("start_step", params)
-            if row is None:
-                raise lost(lease)
-            await tx.emit(lease.job_id, ("step.started", {"step": key}), last=int(row[0]))
-
-        await self._write(op)
+        params = {
+            "id": lease.job_id,
+            "token": lease.token,
+            "key": key,
+            "data": json.dumps({"step": key}),
+        }
+        await self._fenced(lease, "start_step", params)
 
     async def save_step(self, lease: Lease, record: StepRecord) -> None:
-        async def op(tx: Tx) -> None:
-            await tx.fence(lease)
-            event = await jobs.save_step(tx, lease, record)
-            if event is not None:
-                await tx.emit(lease.job_id, event)
-
-        await self._write(op)
+        params = {"id": lease.job_id, "token": lease.token, **jobs.step_params(lease, record)}
+        await self._fenced(lease, "save_step_fenced", params, found=True)
 
     async def progress(self, lease: Lease, fraction: float, message: str | None) -> None:
-        async def op(tx: Tx) -> None:
-            params = {
-                "id": lease.job_id,
-                "token": lease.token,
-                "progress": fraction,
-                "message": message,
-            }
-            row = await tx.one("set_progress", params)
-            if row is None:
-                raise lost(lease)
-            data = {"progress": fraction, "message": message}
-            await tx.emit(lease.job_id, ("job.progress", data), last=int(row[0]))
+        params = {
+            "id": lease.job_id,
+            "token": lease.token,
+            "progress": fraction,
+            "message": message,
+            "data": json.dumps({"progress": fraction, "message": message}),
+        }
+        await self._fenced(lease, "set_progress", params)
 
-        await self._write(op)
+    async def _fenced(
+        self, lease: Lease, query: str, params: dict[str, Any], found: bool = False
+    ) -> None:
+        """One fenced statement, atomic on its own: no row back (or, with `found`, a count
+        of 0 in the one row back) means the lease is stale."""
+        row = await self._db.run(lambda conn: Tx(conn).one(query, params), tx=False)
+        if row is None or (found and not row[0]):
+            raise lost(lease)
 
     async def settle(self, lease: Lease, outcome: Outcome) -> None:
         plain = self._plain.pop(lease.job_id, None) == lease.token

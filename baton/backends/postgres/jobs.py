@@ -93,7 +93,7 @@ async def end_leased(tx: Tx, lease: Lease, outcome: Succeeded | Failed) -> None:
         "error": error,
         "end_type": "job.failed" if error else "job.succeeded",
         "end_data": json.dumps({"error": brief(error)} if error else {}),
-        **_step_params(lease, record),
+        **step_params(lease, record),
     }
     row = await tx.one("end_leased_with_step", params)
     if row is None:
@@ -102,7 +102,9 @@ async def end_leased(tx: Tx, lease: Lease, outcome: Succeeded | Failed) -> None:
     await tx.ended(job, seq)
 
 
-def _step_params(lease: Lease, record: StepRecord | None) -> dict[str, Any]:
+def step_params(lease: Lease, record: StepRecord | None) -> dict[str, Any]:
+    """The step's columns and its event, as `end_leased_with_step` and `save_step_fenced`
+    take them (no record: `has_step` is false and the rest is ignored)."""
     if record is None:
         record = StepRecord("", "")
     data: dict[str, Any] = {"step": record.key, "attempt": record.attempts}

@@ -187,9 +187,14 @@ JOIN unnest(%(ids)s::text[], %(tokens)s::bigint[]) AS l(id, token)
 WHERE j.status = 'running';
 
 -- name: start_step
-UPDATE baton_jobs SET current_step = %(key)s, event_seq = event_seq + 1
-WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
-RETURNING event_seq;
+-- Fenced by its WHERE; no row back means the lease is stale.
+WITH j AS (
+    UPDATE baton_jobs SET current_step = %(key)s, event_seq = event_seq + 1
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
+    RETURNING id, event_seq)
+INSERT INTO baton_events (job_id, seq, type, at, data)
+SELECT id, event_seq, 'step.started', baton_now(), %(data)s FROM j
+RETURNING seq;
 
 -- name: upsert_step
 INSERT INTO baton_steps AS s (job_id, key, status, result, error, attempts, worker,
@@ -212,10 +217,14 @@ ORDER BY NULLIF(substring(key FROM '^[0-9]+'), '')::bigint NULLS LAST, finished_
 DELETE FROM baton_steps WHERE job_id = %(id)s AND status != 'succeeded';
 
 -- name: set_progress
-UPDATE baton_jobs
-SET progress = %(progress)s, progress_message = %(message)s, event_seq = event_seq + 1
-WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
-RETURNING event_seq;
+WITH j AS (
+    UPDATE baton_jobs
+    SET progress = %(progress)s, progress_message = %(message)s, event_seq = event_seq + 1
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
+    RETURNING id, event_seq)
+INSERT INTO baton_events (job_id, seq, type, at, data)
+SELECT id, event_seq, 'job.progress', baton_now(), %(data)s FROM j
+RETURNING seq;
 
 -- name: get_job
 SELECT {job} FROM baton_jobs WHERE id = %(id)s;
@@ -363,3 +372,37 @@ p AS (
 woke AS (
     SELECT pg_notify('baton_work', queue) FROM p WHERE status = 'queued')
 SELECT *, (SELECT count(*) FROM woke) FROM j;
+
+-- name: save_step_fenced
+-- save_step in one statement: lock the leased row (or find nothing: LeaseLost), upsert the
+-- step unless a succeeded one stands, and log its event only when the upsert changed it.
+WITH l AS (
+    SELECT id FROM baton_jobs
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
+    FOR NO KEY UPDATE),
+s AS (
+    INSERT INTO baton_steps AS s (job_id, key, status, result, error, attempts, worker,
+                                  started_at, finished_at)
+    SELECT l.id, %(key)s, %(step_status)s, %(step_result)s, %(step_error)s, %(attempts)s,
+           %(worker)s, %(started_at)s, COALESCE(%(finished_at)s, baton_now())
+    FROM l
+    ON CONFLICT (job_id, key) DO UPDATE SET
+        status = excluded.status, result = excluded.result, error = excluded.error,
+        attempts = excluded.attempts, worker = excluded.worker,
+        started_at = COALESCE(s.started_at, excluded.started_at),
+        finished_at = excluded.finished_at
+    WHERE s.status != 'succeeded'
+    RETURNING 1),
+j AS (
+    UPDATE baton_jobs j SET event_seq = j.event_seq + 1
+    FROM l WHERE j.id = l.id AND EXISTS (SELECT 1 FROM s)
+    RETURNING j.id, j.event_seq),
+ev AS (
+    INSERT INTO baton_events (job_id, seq, type, at, data)
+    SELECT j.id, j.event_seq, %(step_type)s, baton_now(),
+           CASE WHEN %(started_at)s::float8 IS NULL THEN %(step_data)s::text
+                ELSE jsonb_set(%(step_data)s::text::jsonb, '{duration}',
+                               to_jsonb(round((baton_now() - %(started_at)s::float8)::numeric, 6)))::text
+           END
+    FROM j)
+SELECT count(*) FROM l;
