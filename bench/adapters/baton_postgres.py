@@ -10,21 +10,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-import baton
-
-from .base import Adapter, Client
-from .baton_sqlite import _Client, make_app
+from .baton_sqlite import BatonSQLite, make_app
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-class BatonPostgres(Adapter):
+class BatonPostgres(BatonSQLite):
+    """The SQLite adapter's app, client and workers, on a PostgreSQL database."""
+
     description = "baton, PostgreSQL backend (psycopg 3 pool, SKIP LOCKED, LISTEN/NOTIFY)"
     has_burst = True
 
@@ -52,22 +50,6 @@ class BatonPostgres(Adapter):
             await app.aclose()
 
         asyncio.run(migrate())
-
-    def client(self) -> Client:
-        return _Client(self.url)
-
-    def worker_main(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
-        asyncio.run(self._worker(spec, ready))
-
-    async def _worker(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
-        app, _ = make_app(self.url)
-        await app.backend()
-        await asyncio.to_thread(ready)
-        config = baton.WorkerConfig(
-            burst=spec["mode"] == "burst", concurrency=int(self.options.get("concurrency", 10))
-        )
-        await baton.run_worker(app, config, install_signals=True)
-        await app.aclose()
 
     def verify(self, expected: int) -> dict[str, Any]:
         dsn = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{self.dbname}"))

@@ -33,6 +33,7 @@ from ...models import (
     StepRecord,
     Succeeded,
 )
+from ..filters import job_filter_sql
 from . import jobs, permits
 from .db import Conn, Database, parse_url
 from .listener import Listener
@@ -274,22 +275,7 @@ class PostgresBackend:
         return await self._read(lambda tx: _get(tx, job_id, tenant))
 
     async def list_jobs(self, filt: JobFilter) -> list[JobRecord]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("tenant", filt.tenant),
-            ("pipeline", filt.pipeline),
-            ("queue", filt.queue),
-            ("parent_id", filt.parent_id),
-            ("status", filt.status.value if filt.status else None),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-        if filt.before is not None:
-            clauses.append("id < %s")
-            params.append(filt.before)
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        where, params = job_filter_sql(filt, "%s")
         # only fixed column names are interpolated; every value is a parameter
         sql = f"SELECT {JOB_SQL} FROM baton_jobs{where} ORDER BY id DESC LIMIT %s"
         params.append(filt.limit)

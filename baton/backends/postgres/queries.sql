@@ -355,10 +355,7 @@ j AS (
 ev AS (
     INSERT INTO baton_events (job_id, seq, type, at, data)
     SELECT j.id, j.event_seq - 1, %(step_type)s, baton_now(),
-           CASE WHEN %(started_at)s::float8 IS NULL THEN %(step_data)s::text
-                ELSE jsonb_set(%(step_data)s::text::jsonb, '{duration}',
-                               to_jsonb(round((baton_now() - %(started_at)s::float8)::numeric, 6)))::text
-           END
+           baton_step_data(%(step_data)s, %(started_at)s)
     FROM j WHERE EXISTS (SELECT 1 FROM s)
     UNION ALL
     SELECT j.id, j.event_seq, %(end_type)s, baton_now(), %(end_data)s FROM j),
@@ -400,9 +397,6 @@ j AS (
 ev AS (
     INSERT INTO baton_events (job_id, seq, type, at, data)
     SELECT j.id, j.event_seq, %(step_type)s, baton_now(),
-           CASE WHEN %(started_at)s::float8 IS NULL THEN %(step_data)s::text
-                ELSE jsonb_set(%(step_data)s::text::jsonb, '{duration}',
-                               to_jsonb(round((baton_now() - %(started_at)s::float8)::numeric, 6)))::text
-           END
+           baton_step_data(%(step_data)s, %(started_at)s)
     FROM j)
 SELECT count(*) FROM l;

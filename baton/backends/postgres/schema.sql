@@ -7,6 +7,16 @@ CREATE FUNCTION baton_now() RETURNS double precision
     LANGUAGE sql STABLE PARALLEL SAFE
     AS 'SELECT extract(epoch FROM now())::double precision';
 
+-- A step event's data with its duration (seconds since the step started, by this clock).
+CREATE FUNCTION baton_step_data(data text, started_at double precision) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN started_at IS NULL THEN data
+                ELSE jsonb_set(data::jsonb, '{duration}',
+                               to_jsonb(round((baton_now() - started_at)::numeric, 6)))::text
+           END
+    $$;
+
 CREATE TABLE baton_jobs (
     id               text PRIMARY KEY,
     pipeline         text NOT NULL,
