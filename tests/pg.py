@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 ADMIN_URL = os.environ.get("BATON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -25,9 +26,7 @@ def _with_db(url: str, db: str, query: str = "") -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{db}", query=query))
 
 
-def _admin() -> object:
-    import psycopg
-
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
 
 
@@ -36,8 +35,6 @@ def require_postgres() -> None:
     global _reachable
     if _reachable is None:
         try:
-            import psycopg
-
             with psycopg.connect(ADMIN_URL, connect_timeout=3):
                 _reachable = ""
         except Exception as exc:
@@ -51,13 +48,13 @@ def require_postgres() -> None:
 
 
 def create_database(name: str, template: str | None = None) -> None:
-    with _admin() as conn:  # type: ignore[attr-defined]
+    with _admin() as conn:
         clause = f" TEMPLATE {template}" if template else ""
         conn.execute(f"CREATE DATABASE {name}{clause}")
 
 
 def drop_database(name: str) -> None:
-    with _admin() as conn:  # type: ignore[attr-defined]
+    with _admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
