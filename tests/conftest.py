@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 import baton
-from tests.pg import pg_template, pg_url  # noqa: F401  (fixtures)
+from tests.pg import pg_spares, pg_url  # noqa: F401  (fixtures)
 
 BACKENDS = ["sqlite", "postgres"]
 

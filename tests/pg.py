@@ -1,5 +1,6 @@
 """PostgreSQL for the tests: one migrated template per test session, and a fresh database
-cloned from it for each test (`CREATE DATABASE … TEMPLATE`), dropped afterwards.
+cloned from it for each test (`CREATE DATABASE … TEMPLATE`), dropped afterwards (both in
+helper threads, ahead of and behind the tests, so they cost the run little time).
 
 The server is $BATON_TEST_POSTGRES (default the local one, 127.0.0.1:5432). When it does not
 answer, PostgreSQL tests skip with one line; with BATON_REQUIRE_SERVERS=1 (CI) they fail.
@@ -8,7 +9,10 @@ answer, PostgreSQL tests skip with one line; with BATON_REQUIRE_SERVERS=1 (CI) t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -62,8 +66,68 @@ def url_of(name: str) -> str:
     return _with_db(ADMIN_URL, name, POOL)
 
 
+class _Spares:
+    """Databases cloned ahead of need, and dropped behind: a clone takes a few hundred ms
+    of mostly server time, so a helper thread makes the next ones while tests run."""
+
+    AHEAD = 2
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.AHEAD)
+        self.drops: queue.Queue[str | None] = queue.Queue()
+        self.stopping = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._make, daemon=True, name="pg-spares"),
+            threading.Thread(target=self._drop, daemon=True, name="pg-drops"),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _make(self) -> None:
+        while not self.stopping.is_set():
+            name = f"baton_t_{uuid.uuid4().hex[:12]}"
+            try:
+                create_database(name, template=self.template)
+            except Exception as exc:
+                self.ready.put(exc)
+                return
+            self.ready.put(name)  # blocks while AHEAD are waiting
+            if self.stopping.is_set():
+                self.drops.put(name)
+
+    def _drop(self) -> None:
+        while (name := self.drops.get()) is not None:
+            with contextlib.suppress(Exception):
+                drop_database(name)
+
+    def take(self) -> str:
+        item = self.ready.get(timeout=120)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def discard(self, name: str) -> None:
+        self.drops.put(name)
+
+    def close(self) -> None:
+        self.stopping.set()
+        while True:  # unblock the maker and collect what it made
+            try:
+                item = self.ready.get(timeout=0.5)
+            except queue.Empty:
+                if not self.threads[0].is_alive():
+                    break
+                continue
+            if isinstance(item, str):
+                self.drops.put(item)
+        self.threads[0].join(timeout=30)
+        self.drops.put(None)
+        self.threads[1].join(timeout=60)
+
+
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_spares() -> Iterator[_Spares]:
     """A database migrated once, to clone for each test; unique to this session, so
     several test runs can share one server."""
     require_postgres()
@@ -71,6 +135,7 @@ def pg_template() -> Iterator[str]:
 
     name = f"baton_t_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     create_database(name)
+    spares = None
     try:
 
         async def migrate() -> None:
@@ -81,17 +146,19 @@ def pg_template() -> Iterator[str]:
                 await backend.aclose()
 
         asyncio.run(migrate())
-        yield name
+        spares = _Spares(name)
+        yield spares
     finally:
+        if spares is not None:
+            spares.close()
         drop_database(name)
 
 
 @pytest.fixture
-def pg_url(pg_template: str) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
-    name = f"baton_t_{uuid.uuid4().hex[:12]}"
-    create_database(name, template=pg_template)
+def pg_url(pg_spares: _Spares) -> Iterator[str]:
+    """A fresh database cloned from the migrated template, for one test."""
+    name = pg_spares.take()
     try:
         yield url_of(name)
     finally:
-        drop_database(name)
+        pg_spares.discard(name)

@@ -10,8 +10,8 @@ import pytest
 from fastapi import Header
 
 import baton
-from baton.http import Caller, api_key_auth, create_app, parse_api_keys
 from baton.errors import ConfigError
+from baton.http import Caller, api_key_auth, create_app, parse_api_keys
 from tests.api.conftest import ACME, GLOBEX
 
 ENDPOINTS = [

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 
 import baton
-from tests.helpers import start_worker, until
 from tests.api.conftest import ACME
 from tests.api.sample import open_gate
+from tests.helpers import start_worker, until
 
 
 async def enqueue(client: httpx.AsyncClient, pipeline: str, **inputs: object) -> str:
