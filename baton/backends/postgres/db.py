@@ -80,6 +80,7 @@ class Database:
             min_size=config.min_size,
             max_size=config.max_size,
             kwargs={"autocommit": True},
+            configure=_configure,
             timeout=config.timeout,
             open=False,
             name="baton",
@@ -134,6 +135,13 @@ class Database:
         if self._checking is not None:
             self._checking.cancel()
         await self.pool.close()
+
+
+async def _configure(conn: Conn) -> None:
+    """Once per new connection. baton's statements are fixed and psycopg prepares them after
+    a few runs; a generic plan then serves every run, where PostgreSQL's default would plan
+    the claim afresh each time (its CTEs cost ~0.5 ms to plan, 10x what they take to run)."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
 
 
 def _is_pool_timeout(exc: BaseException) -> bool:
