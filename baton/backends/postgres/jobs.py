@@ -50,7 +50,7 @@ async def insert_jobs(tx: Tx, jobs: Sequence[NewJob]) -> list[Enqueued]:
             "notify": job.delay <= 0,  # a delayed job: wait_for_work times its own wake-up
         }
         row = await tx.one("insert_job", params)
-        if row is None:  # a concurrent insert of the same key committed after our snapshot
+        if row is None:  # the tenant's key (or this very id, sent twice) exists already
             row = await tx.one("job_by_idem", params)
             assert row is not None, "idempotent insert found neither a new nor an old job"
             row = (row[0], False)

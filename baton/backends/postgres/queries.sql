@@ -4,7 +4,7 @@
 
 -- name: insert_job
 -- One statement: the job, its first event, and (when it is due now) the wake-up that idle
--- workers hear when this commits. An existing job for the key (or this id) is returned instead.
+-- workers hear when this commits. No row back: the key (or this id) exists, see job_by_idem.
 WITH ins AS (
     INSERT INTO baton_jobs (id, pipeline, queue, tenant, args, status, priority, run_at, created_at,
                             idempotency_key, parent_id, parent_key, parent_index, callback_url,
@@ -21,13 +21,7 @@ ev AS (
     RETURNING job_id),
 woke AS (
     SELECT pg_notify('baton_work', %(queue)s) FROM ev WHERE %(notify)s)
-SELECT id, true, (SELECT count(*) FROM woke) FROM ins
-UNION ALL
-(SELECT id, false, 0 FROM baton_jobs
- WHERE ((tenant = %(tenant)s AND idempotency_key = %(idempotency_key)s) OR id = %(id)s)
-   AND NOT EXISTS (SELECT 1 FROM ins)
- ORDER BY id = %(id)s
- LIMIT 1);
+SELECT id, true, (SELECT count(*) FROM woke) FROM ins;
 
 -- name: notify
 SELECT pg_notify('baton_work', q) FROM unnest(%(queues)s::text[]) AS q;
