@@ -143,7 +143,6 @@ class PostgresBackend:
         claimed, stale = await self._db.run(
             lambda conn: jobs.claim_due(Tx(conn), worker, queues, n, lease_for), tx=False
         )
-        self._remember(claimed)
         if stale:
             room = n - len(claimed)
             try:
