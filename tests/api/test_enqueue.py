@@ -102,9 +102,7 @@ async def test_an_unknown_pipeline_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_tasks_are_enqueued_like_pipelines(client: httpx.AsyncClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    r = await client.post(
-        "/jobs/touch", json={"input": {"path": str(tmp_path / "t")}}, headers=ACME
-    )
+    r = await client.post("/jobs/touch", json={"input": {"path": str(tmp_path / "t")}}, headers=ACME)
     assert r.status_code == 202
 
 
