@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: venv test lint typecheck fmt demo bench clean lock
+.PHONY: venv test lint typecheck fmt demo bench bench-http clean lock
 
 venv: $(STAMP)
 
@@ -19,16 +19,19 @@ test: venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: venv
-	$(PY) -m ruff check baton tests bench
-	$(PY) -m ruff format --check baton tests bench
+	$(PY) -m ruff check baton tests bench examples
+	$(PY) -m ruff format --check baton tests bench examples
 	$(PY) -m mypy
 
 fmt: venv
-	$(PY) -m ruff format baton tests bench
-	$(PY) -m ruff check --fix baton tests bench
+	$(PY) -m ruff format baton tests bench examples
+	$(PY) -m ruff check --fix baton tests bench examples
 
+# The reference app on the bundled samples: API and worker in one process, offline, no keys.
+# DEMO_ARGS='--json' or DEMO_ARGS='my.pdf other.pdf' to change what it runs on.
+DEMO_ARGS ?=
 demo: venv
-	@echo "make demo arrives with the reference app (issue #6); until then see README's example."
+	$(PY) -m baton demo $(DEMO_ARGS)
 
 # Benchmarks run in their own venv (bench/.venv): baton's locked deps, the peers and the
 # profilers from bench/requirements.lock (hash-pinned), and baton itself, editable.
@@ -47,6 +50,10 @@ $(BENCH_STAMP): requirements.lock bench/requirements.lock pyproject.toml
 	$(BENCH_PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@rm -f $(BENCH_VENV)/.installed-*
 	@touch $@
+
+# The HTTP API on SQLite: enqueue latency and live SSE watchers held by one `baton serve`.
+bench-http: venv
+	$(PY) -m bench.http_api $(BENCH_ARGS)
 
 lock:
 	$(PY) -m pip install -q uv

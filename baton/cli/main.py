@@ -1,4 +1,4 @@
-"""The `baton` command: `baton worker`, `serve`, `dev`, `migrate`, `jobs …`."""
+"""The `baton` command: `baton worker`, `serve`, `dev`, `migrate`, `jobs …`, `demo`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .demo import demo
 from .jobs import jobs_cli
 from .migrate import migrate
 from .serve import dev, serve
@@ -23,6 +24,7 @@ cli.command("worker")(worker)
 cli.command("migrate")(migrate)
 cli.command("serve")(serve)
 cli.command("dev")(dev)
+cli.command("demo")(demo)
 cli.add_typer(jobs_cli, name="jobs")
 
 

@@ -61,14 +61,14 @@ def api_key_auth(keys: Mapping[str, str] | None = None) -> AuthDependency:
     if not table:
         log.warning("BATON_API_KEYS is not set: the baton API is open and single-tenant")
 
-        def open_access() -> Caller:
+        async def open_access() -> Caller:  # async: a sync dependency costs a thread hop
             return Caller(OPEN_TENANT, None)
 
         return open_access
 
     pairs = [(k.encode(), t) for k, t in table.items()]
 
-    def check(
+    async def check(
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
     ) -> Caller:
         if credentials is None:

@@ -6,6 +6,7 @@ baton's error bodies for baton's endpoints without installing handlers on the wh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BackendUnavailable, BatonError, JobNotFound, PayloadError, UnknownPipeline
+
+log = logging.getLogger("baton.http")
 
 RETRY_AFTER_UNAVAILABLE = "5"  # seconds a client should wait when the store is down
 
@@ -103,10 +106,13 @@ class BatonRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 return from_validation(exc)
-            except HTTPException as exc:
+            except StarletteHTTPException as exc:  # FastAPI raises Starlette's for bad bodies
                 return from_http(exc)
             except BatonError as exc:
                 return from_baton(exc)
+            except Exception:  # a bug, not bad input: logged, and still a JSON answer
+                log.exception("%s %s failed", request.method, request.url.path)
+                return problem(500, "internal_error", "internal error; see the server log")
 
         return guarded
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import Response, StreamingResponse
+from pydantic_core import to_json
 
 from ..app import App
 from ..backends.callbacks import CALLBACK_PIPELINE
@@ -40,12 +40,37 @@ from .sse import EventHub
 
 TERMINAL = frozenset(f"job.{s.value}" for s in Status if s.terminal)
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be parsed"},
     401: {"model": Problem, "description": "Missing or wrong API key"},
     404: {"model": Problem, "description": "No such job or pipeline (or another tenant's)"},
     422: {"model": Problem, "description": "Invalid request; `field` names the culprit"},
     503: {"model": Problem, "description": "The store is unreachable; retry after a while"},
 }
 Runnable = Pipeline[Any, Any] | Task[Any, Any]
+# The event stream answers errors in JSON too, not as text/event-stream.
+STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": spec["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for code, spec in ERRORS.items()
+}
+
+
+class EventStream(StreamingResponse):
+    """text/event-stream, written as pre-encoded frames (see `sse.EventHub`)."""
+
+    media_type = "text/event-stream"
+
+
+STREAM_OK: dict[str, Any] = {
+    "description": "A stream of Server-Sent Events, ending after the job's terminal event",
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string", "description": "id: <n>, event: <type>, data: <JSON>"}
+        }
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +119,19 @@ class _Api:
         return item
 
     async def enqueue(
-        self,
-        request: Request,
-        item: Runnable,
-        body: EnqueueRequest,
-        caller: Caller,
-        key: str | None,
+        self, request: Request, item: Runnable, caller: Caller, key: str | None
     ) -> Enqueued:
+        """Validates the raw body: the generic route knows the pipeline only by name, so its
+        input is checked here against the pipeline's own model (lenient, as FastAPI is:
+        "5" makes an int)."""
         try:
-            values = self.input_model(item).model_validate(body.input)
+            body = EnqueueRequest.model_validate_json(await request.body())
         except pydantic.ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(["input", *(str(p) for p in err["loc"])])
-            raise InvalidInput(f"{where}: {err['msg']}", where) from None
+            raise _invalid(exc, "") from None
+        try:
+            values = self.input_model(item).model_validate_json(to_json(body.input))
+        except pydantic.ValidationError as exc:
+            raise _invalid(exc, "input") from None
         try:
             job = await self.app.enqueue(
                 item,
@@ -117,7 +142,7 @@ class _Api:
                 priority=body.priority,
                 delay=body.delay,
                 expires=body.expires,
-                callback_url=body.callback_url,
+                callback_url=None if body.callback_url is None else str(body.callback_url),
             )
         except PayloadError as exc:
             where = "callback_url" if "callback_url" in str(exc) else "input"
@@ -146,23 +171,32 @@ class _Api:
             events_url=_url(request, "job_events", job.id),
         )
 
-    async def stream(self, job_id: str, cursor: int) -> AsyncIterator[ServerSentEvent]:
+    async def stream(self, job_id: str, cursor: int) -> AsyncIterator[bytes]:
         """Events after `cursor` until the job's latest ending (a retried job goes on)."""
         async with self.hub.subscribe(job_id, cursor) as sub:
-            yield ServerSentEvent(comment="baton events", retry=2000)
+            yield b": baton events\nretry: 2000\n\n"
+            if await self._over(job_id, cursor):
+                return  # resumed after the end: nothing more will come
             while True:
                 batch = await sub.next(self.cfg.keepalive)
                 if batch is None:
-                    yield ServerSentEvent(comment="keep-alive")
+                    if await self._over(job_id, sub.cursor):
+                        return
+                    yield b": keep-alive\n\n"
                     continue
-                for event in batch:
-                    yield ServerSentEvent(id=str(event.seq), event=event.type, data=event.as_dict())
+                yield b"".join(frame.data for frame in batch)
                 if sub.dropped:
                     return  # too far behind: the client reconnects with Last-Event-ID
                 if batch[-1].type in TERMINAL:
                     rec = await (await self.app.backend()).get_job(job_id)
                     if rec is None or rec.status.terminal:
                         return
+
+    async def _over(self, job_id: str, cursor: int) -> bool:
+        """The job has ended and the client has seen everything up to its end."""
+        backend = await self.app.backend()
+        rec = await backend.get_job(job_id)
+        return rec is None or (rec.status.terminal and not await backend.events(job_id, cursor, 1))
 
 
 def build_router(
@@ -212,14 +246,11 @@ def _typed_enqueue(router: APIRouter, api: _Api, item: Runnable, caller_dep: Any
 
     async def enqueue_typed(
         request: Request,
-        body: body_model,  # type: ignore[valid-type]
+        body: body_model,
         caller: caller_dep,
         idempotency_key: IdemKey = None,
     ) -> Enqueued:
-        envelope = EnqueueRequest.model_validate(
-            {**body.model_dump(exclude={"input"}), "input": body.input.model_dump()}  # type: ignore[attr-defined]
-        )
-        return await api.enqueue(request, item, envelope, caller, idempotency_key)
+        return await api.enqueue(request, item, caller, idempotency_key)
 
     router.add_api_route(
         f"/jobs/{item.name}",
@@ -243,7 +274,7 @@ def _enqueue_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         idempotency_key: IdemKey = None,
     ) -> Enqueued:
         """Enqueue a run of `pipeline`; answers at once with where to watch it."""
-        return await api.enqueue(request, api.runnable(pipeline), body, caller, idempotency_key)
+        return await api.enqueue(request, api.runnable(pipeline), caller, idempotency_key)
 
 
 def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
@@ -259,7 +290,12 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         """Checked before the stream starts, so a wrong id is a 404, not an empty stream."""
         return (await app.get_job(job_id_of(job_id), tenant=caller.scope)).id
 
-    @router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, name="job_events")
+    @router.get(
+        "/jobs/{job_id}/events",
+        response_class=EventStream,
+        name="job_events",
+        responses={200: STREAM_OK, **STREAM_ERRORS},
+    )
     async def job_events(
         job_id: Annotated[str, Depends(watched)],
         last_event_id: Annotated[
@@ -267,13 +303,18 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
             Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
         ] = None,
         after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
-    ) -> AsyncIterator[ServerSentEvent]:
-        """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends."""
+    ) -> EventStream:
+        """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends.
+
+        Each message has `id` (the event number, for `Last-Event-ID`), `event` (its type)
+        and `data` (the event as JSON: `type`, `job_id`, `at` and its own fields)."""
         cursor = after or 0
         if last_event_id is not None and last_event_id.strip().isdigit():
             cursor = max(cursor, int(last_event_id))
-        async for item in api.stream(job_id, cursor):
-            yield item
+        return EventStream(
+            api.stream(job_id, cursor),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @router.post("/jobs/{job_id}/cancel", response_model=JobOut, name="cancel_job")
     async def cancel_job(request: Request, job_id: str, caller: caller_dep) -> JobOut:
@@ -303,7 +344,7 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         pipeline: Annotated[str | None, Query(max_length=200)] = None,
         queue: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        before: Annotated[str | None, Query(max_length=64, description="A `next` cursor.")] = None,
+        before: Annotated[uuid.UUID | None, Query(description="A `next` cursor.")] = None,
     ) -> JobPage:
         """Jobs newest first, filtered, a page at a time."""
         jobs = await app.list_jobs(
@@ -312,7 +353,7 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
             queue=queue,
             tenant=caller.scope,
             limit=limit + 1,
-            before=_cursor(before),
+            before=None if before is None else str(before),
         )
         page = jobs[:limit]
         return JobPage(
@@ -352,17 +393,24 @@ def _ops_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         return Health(status="ok", backend=backend.describe())
 
 
-def _cursor(before: str | None) -> str | None:
-    if before is None:
-        return None
-    try:
-        return str(uuid.UUID(before))
-    except ValueError:
-        raise InvalidInput(f"before: not a cursor from `next`: {before!r}", "before") from None
+def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:
+    err = exc.errors()[0]
+    where = ".".join([p for p in (prefix, *(str(p) for p in err["loc"])) if p]) or "body"
+    return InvalidInput(f"{where}: {err['msg']}", where)
+
+
+_TEMPLATES: dict[tuple[int, str, str], str] = {}
 
 
 def _url(request: Request, name: str, job_id: str) -> str:
-    return str(request.url_for(name, job_id=job_id).path)
+    """The path of a job's endpoint. `url_for` walks every route; do it once per mount."""
+    key = (id(request.scope.get("app")), request.scope.get("root_path", ""), name)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = str(request.url_for(name, job_id="{job_id}").path).replace("%7B", "{")
+        template = template.replace("%7D", "}")
+        _TEMPLATES[key] = template
+    return template.replace("{job_id}", job_id)
 
 
 def _title(name: str) -> str:

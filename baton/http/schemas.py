@@ -4,9 +4,9 @@ each field means."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
 from ..job import Job, StepInfo
 from ..models import QueueStats, Status
@@ -32,8 +32,10 @@ class EnqueueRequest(BaseModel):
     expires: float | None = Field(
         None, gt=0, le=366 * 86400, description="Seconds it may wait to start before `expired`."
     )
-    callback_url: str | None = Field(
-        None, max_length=2048, description="Gets a signed POST when the job ends."
+    callback_url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)] | None = Field(
+        None,
+        description="Gets a signed POST when the job ends. Loopback, link-local and private "
+        "addresses are refused unless the server allows them.",
     )
 
 

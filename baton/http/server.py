@@ -37,7 +37,7 @@ def create_app(
 ) -> FastAPI:
     router = build_router(app, auth=auth, config=config)
     hub = router.state["hub"]  # type: ignore[attr-defined]
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"hub": hub}  # api.state.baton: the hub, and the dev worker
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +64,9 @@ def create_app(
     api.state.baton = state
 
     @api.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 405:  # Allow: every method any route serves at this path
+            exc.headers = {"Allow": ", ".join(_allowed(api, request.url.path))}
         return from_http(exc)
 
     @api.exception_handler(RequestValidationError)
@@ -73,6 +75,19 @@ def create_app(
 
     api.include_router(router)
     return api
+
+
+def _allowed(api: FastAPI, path: str) -> list[str]:
+    """`/jobs/x` is both `POST /jobs/{pipeline}` and `GET /jobs/{job_id}`: Starlette names
+    only the first route's methods in a 405, so gather them from every matching route."""
+    methods: set[str] = set()
+    for route in api.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def dev_queues(app: App) -> tuple[str, ...]:

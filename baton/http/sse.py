@@ -2,16 +2,18 @@
 
 Every `GET /jobs/{id}/events` subscribes to an `EventHub`. The hub polls the backend once
 per watched *job*, not once per watcher: a hundred browser tabs on one job cost one
-query per tick. Each subscriber keeps its own cursor (the last event number it was sent),
-and the hub reads from the lowest cursor of a job's subscribers, so history and live events
-come down the same path and nothing can fall between them. A job that is quiet is polled
-less and less often (down to `idle_interval`); a new subscriber is served at once.
+query per tick, and each event is encoded as an SSE frame once, then written to every
+watcher as the same bytes. Each subscriber keeps its own cursor (the last event number it
+was sent), and the hub reads from the lowest cursor of a job's subscribers, so history and
+live events come down the same path and nothing can fall between them. A job that is quiet
+is polled less and less often (down to `idle_interval`); a new subscriber is served at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -25,15 +27,30 @@ log = logging.getLogger("baton.http.sse")
 MAX_BACKLOG = 10_000  # events a slow subscriber may owe before it is dropped (it reconnects)
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event, encoded once for every watcher."""
+
+    seq: int
+    type: str
+    data: bytes
+
+
+def frame_of(event: Event) -> Frame:
+    body = json.dumps(event.as_dict(), separators=(",", ":"), default=str)
+    text = f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n"
+    return Frame(event.seq, event.type, text.encode())
+
+
 @dataclass(eq=False)
 class Subscriber:
     cursor: int
-    pending: list[Event] = field(default_factory=list)
+    pending: list[Frame] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: bool = False
 
-    def push(self, events: list[Event]) -> None:
-        fresh = [e for e in events if e.seq > self.cursor]
+    def push(self, frames: list[Frame]) -> None:
+        fresh = [f for f in frames if f.seq > self.cursor]
         if not fresh:
             return
         self.pending.extend(fresh)
@@ -42,7 +59,7 @@ class Subscriber:
             self.dropped = True
         self.ready.set()
 
-    async def next(self, timeout: float) -> list[Event] | None:
+    async def next(self, timeout: float) -> list[Frame] | None:
         """The events owed since the last call, or None after `timeout` with nothing."""
         if not self.pending:
             with contextlib.suppress(TimeoutError):
@@ -121,8 +138,9 @@ class EventHub:
             events = []
             channel.pause = self.idle_interval
         else:
+            frames = [frame_of(e) for e in events]
             for sub in list(channel.subscribers):
-                sub.push(events)
+                sub.push(frames)
             more = len(events) == 500
             channel.pause = (
                 0.0

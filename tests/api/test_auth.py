@@ -10,8 +10,8 @@ import pytest
 from fastapi import Header
 
 import baton
-from baton.http import Caller, api_key_auth, create_app, parse_api_keys
 from baton.errors import ConfigError
+from baton.http import Caller, api_key_auth, create_app, parse_api_keys
 from tests.api.conftest import ACME, GLOBEX
 
 ENDPOINTS = [
@@ -31,8 +31,13 @@ async def acme_job(client: httpx.AsyncClient, pipeline: str = "doomed") -> str:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic a2V5LWFjbWU6"},
-     {"Authorization": "Bearer key-acm"}, {"Authorization": "Bearer key-acmee"}],
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic a2V5LWFjbWU6"},
+        {"Authorization": "Bearer key-acm"},
+        {"Authorization": "Bearer key-acmee"},
+    ],
     ids=["missing", "wrong", "not-bearer", "prefix", "longer"],
 )
 async def test_every_endpoint_is_401_without_a_valid_key(
@@ -73,7 +78,9 @@ async def test_lists_queues_and_metrics_show_only_the_callers_tenant(
     assert (await client.get("/queues", headers=GLOBEX)).json() == []
     assert (await client.get("/queues", headers=ACME)).json()[0]["depth"] == 1
     assert 'queue="docs"' not in (await client.get("/metrics", headers=GLOBEX)).text
-    assert 'baton_queue_depth{queue="docs"} 1.0' in (await client.get("/metrics", headers=ACME)).text
+    assert (
+        'baton_queue_depth{queue="docs"} 1.0' in (await client.get("/metrics", headers=ACME)).text
+    )
 
 
 async def test_keys_come_from_the_environment(
@@ -82,8 +89,9 @@ async def test_keys_come_from_the_environment(
     monkeypatch.setenv("BATON_API_KEYS", "k1:alpha, k2:beta")
     transport = httpx.ASGITransport(create_app(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        r = await c.post("/jobs/analyze", json={"input": {"doc_id": "x"}},
-                         headers={"Authorization": "Bearer k2"})
+        r = await c.post(
+            "/jobs/analyze", json={"input": {"doc_id": "x"}}, headers={"Authorization": "Bearer k2"}
+        )
         assert r.status_code == 202
         assert (await app.get_job(r.json()["id"])).tenant == "beta"
         assert (await c.get("/jobs")).status_code == 401
@@ -121,8 +129,9 @@ async def test_the_apps_own_auth_dependency_replaces_api_keys(app: baton.App) ->
 
     transport = httpx.ASGITransport(create_app(app, auth=from_gateway))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        r = await c.post("/jobs/analyze", json={"input": {"doc_id": "x"}},
-                         headers={"X-Tenant": "initech"})
+        r = await c.post(
+            "/jobs/analyze", json={"input": {"doc_id": "x"}}, headers={"X-Tenant": "initech"}
+        )
         assert r.status_code == 202
         job_id = r.json()["id"]
         assert (await c.get(f"/jobs/{job_id}", headers={"X-Tenant": "initech"})).status_code == 200

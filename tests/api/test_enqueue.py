@@ -4,6 +4,7 @@ tenant, 202 with where to look."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -101,8 +102,10 @@ async def test_an_unknown_pipeline_is_404(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404
 
 
-async def test_tasks_are_enqueued_like_pipelines(client: httpx.AsyncClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    r = await client.post("/jobs/touch", json={"input": {"path": str(tmp_path / "t")}}, headers=ACME)
+async def test_tasks_are_enqueued_like_pipelines(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    r = await client.post(
+        "/jobs/touch", json={"input": {"path": str(tmp_path / "t")}}, headers=ACME
+    )
     assert r.status_code == 202
 
 

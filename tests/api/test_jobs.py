@@ -7,9 +7,9 @@ from collections.abc import Callable
 import httpx
 
 import baton
-from tests.helpers import start_worker, until
 from tests.api.conftest import ACME
 from tests.api.sample import open_gate
+from tests.helpers import start_worker, until
 
 
 async def enqueue(client: httpx.AsyncClient, pipeline: str, **inputs: object) -> str:
@@ -78,7 +78,9 @@ async def test_retry_of_a_job_that_did_not_fail_is_409(client: httpx.AsyncClient
     assert (r.status_code, r.json()["code"]) == (409, "not_retryable")
 
 
-async def test_list_filters_and_pages(client: httpx.AsyncClient, drain: Callable[[], object]) -> None:
+async def test_list_filters_and_pages(
+    client: httpx.AsyncClient, drain: Callable[[], object]
+) -> None:
     ids = [await enqueue(client, "analyze", doc_id=f"d{n}") for n in range(5)]
     failed = await enqueue(client, "doomed")
     await drain()  # type: ignore[misc]
@@ -134,8 +136,11 @@ async def test_metrics_in_prometheus_format(
     }
     assert samples[("baton_jobs_ended", (("queue", "docs"), ("status", "succeeded")))] == 2
     assert samples[("baton_queue_depth", (("queue", "docs"),))] == 0
-    counts = [v for (name, labels), v in samples.items()
-              if name == "baton_step_duration_seconds_count" and ("step", "count_pages") in labels]
+    counts = [
+        v
+        for (name, labels), v in samples.items()
+        if name == "baton_step_duration_seconds_count" and ("step", "count_pages") in labels
+    ]
     assert counts and counts[0] >= 2  # observed in this process, where the steps ran
 
 

@@ -67,3 +67,31 @@ def test_module_imports_only_its_layer_or_below(path: Path) -> None:
         if (str(path.relative_to(PKG)), target.split(".")[0]) in DOORS:
             continue
         assert layer_of(target) <= own, f"{path.relative_to(PKG)} imports {target} (a higher layer)"
+
+
+DEMO = sorted((PKG / "demo").rglob("*.py"))
+PUBLIC = {"baton", "baton.http"}
+
+
+@pytest.mark.parametrize("path", DEMO, ids=lambda p: str(p.relative_to(PKG)))
+def test_the_demo_uses_only_the_public_api(path: Path) -> None:
+    """The reference app is what users copy: it may import `baton` (the public face),
+    `baton.http` (the HTTP extra's public face) and its own modules, nothing inside baton.
+    (`baton demo` in cli/demo.py loads it by name, at call time, so the CLI works without
+    the demo's extras.)"""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            depth = len(path.relative_to(PKG / "demo").parts) - 1  # 0 for baton/demo/x.py
+            assert node.level <= depth + 1, f"{path.name} reaches outside baton.demo"
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            name = node.module
+            assert (
+                name in PUBLIC or not name.startswith("baton") or name.startswith("baton.demo")
+            ), f"{path.name} imports {name}: use the public `baton` API"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.name
+                assert (
+                    name in PUBLIC or not name.startswith("baton.") or name.startswith("baton.demo")
+                ), f"{path.name} imports {name}: use the public `baton` API"
