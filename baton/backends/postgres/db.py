@@ -84,7 +84,9 @@ class Database:
             timeout=config.timeout,
             open=False,
             name="baton",
-            reconnect_timeout=3600.0,
+            # give up a failing reconnection soon: the next request then connects afresh,
+            # instead of waiting out the pool's exponential backoff after a restart
+            reconnect_timeout=max(1.0, config.timeout),
         )
         self._opened = False
         self._checking: asyncio.Task[None] | None = None
