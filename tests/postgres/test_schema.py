@@ -3,6 +3,7 @@ one that ran every migration, one version at a time, as an upgrading install doe
 
 from __future__ import annotations
 
+import uuid
 from importlib import resources
 from typing import Any
 
@@ -47,7 +48,8 @@ def catalog(url: str) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def two_databases() -> Any:
     require_postgres()
-    names = [f"baton_t_schema_{kind}_{id(object()):x}" for kind in ("fresh", "migrated")]
+    run = uuid.uuid4().hex[:10]
+    names = [f"baton_t_schema_{kind}_{run}" for kind in ("fresh", "migrated")]
     for name in names:
         create_database(name)
     try:
