@@ -222,8 +222,7 @@ async def requeue(
 
 
 async def _now(tx: Tx) -> float:
-    cur = await tx.conn.execute("SELECT baton_now()")
-    row = await cur.fetchone()
+    row = await tx.one("now", {})
     assert row is not None
     return float(row[0])
 

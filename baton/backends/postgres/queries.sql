@@ -118,17 +118,6 @@ SET status = %(status)s, error = COALESCE(%(error)s, error), finished_at = baton
 WHERE id = %(id)s
 RETURNING {job}, event_seq;
 
--- name: end_leased
--- Fence, end and number the events in one UPDATE. :step_event is 1 when the caller saves a
--- step whose upsert (in this transaction, just before) changed something.
-UPDATE baton_jobs
-SET status = %(status)s, error = %(error)s, result = %(result)s, finished_at = baton_now(),
-    lease_owner = NULL, lease_expires = NULL, current_step = NULL,
-    progress = CASE WHEN %(status)s = 'succeeded' THEN 1.0 ELSE progress END,
-    event_seq = event_seq + %(events)s
-WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
-RETURNING {job}, event_seq;
-
 -- name: requeue_leased
 UPDATE baton_jobs
 SET status = %(status)s, run_at = baton_now() + %(delay)s, woken = %(woken)s,
@@ -394,3 +383,6 @@ ev AS (
            baton_step_data(%(step_data)s, %(started_at)s)
     FROM j)
 SELECT count(*) FROM l;
+
+-- name: now
+SELECT baton_now();
