@@ -47,7 +47,6 @@ async def insert_jobs(tx: Tx, jobs: Sequence[NewJob]) -> list[Enqueued]:
             "timeout": job.timeout,
             "max_crashes": job.max_crashes,
             "event": json.dumps({"pipeline": job.pipeline, "queue": job.queue}),
-            "notify": job.delay <= 0,  # a delayed job: wait_for_work times its own wake-up
         }
         row = await tx.one("insert_job", params)
         if row is None:  # the tenant's key (or this very id, sent twice) exists already

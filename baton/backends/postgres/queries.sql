@@ -3,8 +3,8 @@
 -- database's clock. {job} is JobRecord's column list, {job_j} the same qualified by "j.".
 
 -- name: insert_job
--- One statement: the job, its first event, and (when it is due now) the wake-up that idle
--- workers hear when this commits. No row back: the key (or this id) exists, see job_by_idem.
+-- One statement: the job, its first event, and the wake-up that idle workers hear when this
+-- commits (for a delayed job too, so they learn when it falls due). No row back: the key (or this id) exists, see job_by_idem.
 WITH ins AS (
     INSERT INTO baton_jobs (id, pipeline, queue, tenant, args, status, priority, run_at, created_at,
                             idempotency_key, parent_id, parent_key, parent_index, callback_url,
@@ -20,7 +20,7 @@ ev AS (
     SELECT id, 1, 'job.enqueued', baton_now(), %(event)s FROM ins
     RETURNING job_id),
 woke AS (
-    SELECT pg_notify('baton_work', %(queue)s) FROM ev WHERE %(notify)s)
+    SELECT pg_notify('baton_work', %(queue)s) FROM ev)
 SELECT id, true, (SELECT count(*) FROM woke) FROM ins;
 
 -- name: notify
