@@ -59,3 +59,20 @@ async def test_one_listening_connection_per_process(pg_url: str) -> None:
         worker.stop()
         await task
         await app.aclose()
+
+
+async def test_a_delayed_enqueue_wakes_waiting_workers_by_its_due_time(pg_url: str) -> None:
+    waiter, producer = PostgresBackend(pg_url), PostgresBackend(pg_url)
+    try:
+        await waiter.wait_for_work([QUEUE], 0.01)  # listening
+        waiting = asyncio.create_task(waiter.wait_for_work([QUEUE], 60.0))
+        await producer.enqueue([new_job(queue=QUEUE, delay=0.2)])
+        async with asyncio.timeout(30.0):  # the NOTIFY, not the 60 s poll
+            await waiting
+        async with asyncio.timeout(30.0):  # and the next wait ends when the job is due
+            await waiter.wait_for_work([QUEUE], 60.0)
+        (claimed,) = await waiter.claim("w", [QUEUE], 1, 30.0)
+        assert claimed.job.queue == QUEUE
+    finally:
+        await waiter.aclose()
+        await producer.aclose()
