@@ -71,8 +71,8 @@ async def test_a_delayed_enqueue_wakes_waiting_workers_by_its_due_time(pg_url: s
             await waiting
         async with asyncio.timeout(30.0):  # and the next wait ends when the job is due
             await waiter.wait_for_work([QUEUE], 60.0)
-        (claimed,) = await waiter.claim("w", [QUEUE], 1, 30.0)
-        assert claimed.job.queue == QUEUE
+        claimed = await until(lambda: waiter.claim("w", [QUEUE], 1, 30.0), what="the claim")
+        assert [c.job.queue for c in claimed] == [QUEUE]
     finally:
         await waiter.aclose()
         await producer.aclose()
