@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING
 from .engine.registry import enqueue_options_of
 from .engine.runner import outcome_of
 from .engine.runtime import Runtime
-from .errors import LeaseLost
+from .errors import BackendUnavailable, LeaseLost
 from .models import Claimed, Lease, Release
 from .schedule import MISFIRE_GRACE
 
 if TYPE_CHECKING:
     from .app import App
+    from .backends import Backend
 
 log = logging.getLogger("baton.worker")
 
@@ -72,7 +73,7 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> None:
-        backend = await self.app.backend()
+        backend = await self._connect()
         for name in self.app.registry.names():
             item = self.app.registry.get(name)
             if item is not None:
@@ -92,6 +93,20 @@ class Worker:
             await asyncio.gather(*helpers, return_exceptions=True)
             rt.close()
 
+    async def _connect(self) -> Backend:
+        """The store, waiting for it when it is down at start (a deploy racing a database
+        restart must not leave the fleet without workers)."""
+        delay = 0.1
+        while True:
+            try:
+                return await self.app.backend()
+            except BackendUnavailable as exc:
+                if self._stopping.is_set():
+                    raise
+                _log_store_error(exc, "store unavailable at start", delay)
+                await self._wait(asyncio.sleep(delay), delay, on_slot=False)
+                delay = min(delay * 2, 5.0)
+
     @property
     def _busy(self) -> int:
         """Slots in use: a job whose final write is in flight no longer holds one, so the
@@ -109,23 +124,23 @@ class Worker:
                 continue
             try:
                 claimed = await rt.backend.claim(self.id, cfg.queues, free, cfg.lease)
-            except Exception:  # the store is down or locked: keep the worker, try again
-                log.exception("claim failed; retrying in %.1fs", backoff)
+                for c in claimed:
+                    self._start(rt, c)
+                if len(claimed) == free:
+                    continue  # there may be more: claim again as soon as a slot frees
+                # The queues ran dry. Wait for new work, not for our own jobs to end:
+                # claiming again on every finish would be an empty write each time.
+                idle = not self._running and not claimed
+                if cfg.burst and idle and await rt.backend.pending(cfg.queues) == 0:
+                    return
+                work = rt.backend.wait_for_work(cfg.queues, cfg.poll)
+                await self._wait(work, cfg.poll, on_slot=cfg.burst)
+            except Exception as exc:  # the store is down or locked: keep the worker, try again
+                _log_store_error(exc, "claim failed", backoff)
                 await self._wait(asyncio.sleep(backoff), backoff, on_slot=False)
                 backoff = min(backoff * 2, cfg.poll * 10)
                 continue
             backoff = 0.1
-            for c in claimed:
-                self._start(rt, c)
-            if len(claimed) == free:
-                continue  # there may be more: claim again as soon as a slot frees
-            # The queues ran dry. Wait for new work, not for our own jobs to end: claiming
-            # again on every finish would be an empty write transaction each time.
-            idle = not self._running and not claimed
-            if cfg.burst and idle and await rt.backend.pending(cfg.queues) == 0:
-                return
-            work = rt.backend.wait_for_work(cfg.queues, cfg.poll)
-            await self._wait(work, cfg.poll, on_slot=cfg.burst)
 
     async def _wait(
         self, aw: Awaitable[object], timeout: float | None, on_slot: bool = True
@@ -235,6 +250,14 @@ class Worker:
             log.warning("grace period over: releasing %d job(s) to other workers", len(pending))
             self._cancel([jid for jid, r in self._running.items() if r.task in pending], "shutdown")
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _log_store_error(exc: Exception, what: str, retry_in: float) -> None:
+    """An unreachable store is expected weather: one line. Anything else: the traceback."""
+    if isinstance(exc, BackendUnavailable):
+        log.warning("%s: %s; retrying in %.1fs", what, exc, retry_in)
+    else:
+        log.exception("%s; retrying in %.1fs", what, retry_in)
 
 
 async def run_worker(

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 import baton
 from tests.pg import pg_spares, pg_url  # noqa: F401  (fixtures)
+from tests.redis_store import redis_url
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "redis"]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     kind = request.param
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
-    if kind == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    raise AssertionError(kind)
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
+    elif kind == "postgres":
+        yield str(request.getfixturevalue("pg_url"))
+    elif kind == "redis":
+        with redis_url() as url:
+            yield url
+    else:
+        raise AssertionError(kind)
 
 
 @pytest.fixture

@@ -24,13 +24,19 @@ def open_backend(url: str) -> Backend:
     if scheme in ("postgres", "postgresql"):
         try:
             from .postgres import PostgresBackend
-        except ImportError as exc:
+        except ImportError as exc:  # the driver is an extra
             raise ConfigError(
                 f"the PostgreSQL backend needs psycopg 3: pip install 'baton[postgres]' ({exc})"
             ) from None
         return PostgresBackend(url)
     if scheme in ("redis", "rediss"):
-        raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
+        try:
+            from .redis import RedisBackend
+        except ImportError as exc:  # the driver is an extra
+            raise ConfigError(
+                f"the Redis backend needs redis-py: pip install 'baton[redis]' ({exc})"
+            ) from None
+        return RedisBackend(url)
     raise ConfigError(
         f"unknown database URL {redact(url)!r}: expected sqlite:///path, postgresql://… "
         "or redis://…"

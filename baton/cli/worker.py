@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from ..app import App
+from ..errors import BackendUnavailable
 from ..worker import Worker, WorkerConfig
 from .fleet import run_fleet
 from .loader import load_app
@@ -155,7 +156,10 @@ async def serve(app: App, config: WorkerConfig) -> Worker:
     for sig in (signal.SIGTERM, signal.SIGINT):  # from now on a signal stops, never kills
         loop.add_signal_handler(sig, worker.stop)
     try:
-        await app.backend()  # a bad URL fails here, before the worker says it started
+        try:
+            await app.backend()  # a bad URL fails here, before the worker says it started
+        except BackendUnavailable as exc:  # a store that is down is waited for, not fatal
+            log.warning("store unavailable at start (%s): waiting for it", exc)
         log.info(
             "worker %s started: queues=%s concurrency=%d backend=%s%s",
             worker.id,

@@ -15,6 +15,7 @@ from .base import Adapter, Client
 ADAPTERS: dict[str, str] = {
     "baton-sqlite": "bench.adapters.baton_sqlite:BatonSQLite",
     "baton-postgres": "bench.adapters.baton_postgres:BatonPostgres",
+    "baton-redis": "bench.adapters.baton_redis:BatonRedis",
     "huey-sqlite": "bench.adapters.huey_sqlite:HueySQLite",
     "raw-sqlite": "bench.adapters.raw_sqlite:RawSQLite",
 }
