@@ -273,8 +273,9 @@ class App:
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one of the app's coroutines from sync code (on a private event loop thread)."""
-        if self._sync is None:
-            self._sync = _SyncRunner()
+        with self._open_lock:  # threads racing here must share one loop (and one pool)
+            if self._sync is None:
+                self._sync = _SyncRunner()
         return self._sync.run(coro)
 
     # --- client -------------------------------------------------------------------------

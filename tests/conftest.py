@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 import baton
+from tests.pg import pg_spares, pg_url  # noqa: F401  (fixtures)
 from tests.redis_store import redis_url
 
-BACKENDS = ["sqlite", "redis"]
+BACKENDS = ["sqlite", "postgres", "redis"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -19,6 +20,8 @@ def backend_url(
     kind = request.param
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db')}/baton.db"
+    elif kind == "postgres":
+        yield str(request.getfixturevalue("pg_url"))
     elif kind == "redis":
         with redis_url() as url:
             yield url

@@ -21,6 +21,14 @@ def open_backend(url: str) -> Backend:
         from .sqlite import SQLiteBackend
 
         return SQLiteBackend(url)
+    if scheme in ("postgres", "postgresql"):
+        try:
+            from .postgres import PostgresBackend
+        except ImportError as exc:  # the driver is an extra
+            raise ConfigError(
+                f"the PostgreSQL backend needs psycopg 3: pip install 'baton[postgres]' ({exc})"
+            ) from None
+        return PostgresBackend(url)
     if scheme in ("redis", "rediss"):
         try:
             from .redis import RedisBackend
@@ -29,8 +37,6 @@ def open_backend(url: str) -> Backend:
                 f"the Redis backend needs redis-py: pip install 'baton[redis]' ({exc})"
             ) from None
         return RedisBackend(url)
-    if scheme in ("postgres", "postgresql"):
-        raise ConfigError(f"the {scheme} backend is not available in this version of baton yet")
     raise ConfigError(
         f"unknown database URL {redact(url)!r}: expected sqlite:///path, postgresql://… "
         "or redis://…"

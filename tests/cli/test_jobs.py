@@ -228,11 +228,17 @@ def test_bad_app_exits_2(db_url: str, app: str, fragment: str) -> None:
         ("mysql://scott:tiger@db.example/baton", "unknown database URL"),
         ("nonsense", "unknown database URL 'nonsense'"),
         ("sqlite://", "SQLite URL has no path"),
-        ("postgresql://scott:tiger@db.example/baton", "postgresql"),
+        ("postgresql://scott:tiger@db.example/baton?pool_sise=3", "unknown PostgreSQL URL option"),
     ],
 )
 def test_bad_url_exits_2(url: str, fragment: str) -> None:
     line = one_line_error(baton_cli("jobs", "list", "--url", url), 2, fragment)
+    assert "tiger" not in line
+
+
+def test_unreachable_postgres_is_one_line_without_the_password() -> None:
+    url = "postgresql://scott:tiger@127.0.0.1:1/baton?pool_timeout=0.5"
+    line = one_line_error(baton_cli("jobs", "list", "--url", url), 1, "unavailable")
     assert "tiger" not in line
 
 

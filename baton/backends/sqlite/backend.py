@@ -35,6 +35,7 @@ from ...models import (
     Succeeded,
 )
 from ..callbacks import callback_job
+from ..filters import job_filter_sql
 from ..sqlfile import load_queries, migrations
 from .conn import Connection
 from .wake import Waker
@@ -672,22 +673,7 @@ class SQLiteBackend:
         return await self._conn.read(lambda conn: self._get(conn, job_id, tenant))
 
     async def list_jobs(self, filt: JobFilter) -> list[JobRecord]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("tenant", filt.tenant),
-            ("pipeline", filt.pipeline),
-            ("queue", filt.queue),
-            ("parent_id", filt.parent_id),
-            ("status", filt.status.value if filt.status else None),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if filt.before is not None:
-            clauses.append("id < ?")
-            params.append(filt.before)
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        where, params = job_filter_sql(filt, "?")
         # only fixed column names are interpolated; every value is a parameter
         sql = f"SELECT {_JOB_SQL} FROM baton_jobs{where} ORDER BY id DESC LIMIT ?"
         params.append(filt.limit)
