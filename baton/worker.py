@@ -126,6 +126,8 @@ class Worker:
                 claimed = await rt.backend.claim(self.id, cfg.queues, free, cfg.lease)
                 for c in claimed:
                     self._start(rt, c)
+                if claimed:
+                    await asyncio.sleep(0)  # the jobs begin before we go back to the store
                 if len(claimed) == free:
                     continue  # there may be more: claim again as soon as a slot frees
                 # The queues ran dry. Wait for new work, not for our own jobs to end:

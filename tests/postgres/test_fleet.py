@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
+import pytest
 
 import baton
 from baton.backends.postgres import PostgresBackend
+from baton.errors import BackendUnavailable
 from baton.models import Claimed, Succeeded
 from baton.testing.conformance import new_job
 from tests.helpers import until
@@ -76,3 +78,27 @@ async def test_a_delayed_enqueue_wakes_waiting_workers_by_its_due_time(pg_url: s
     finally:
         await waiter.aclose()
         await producer.aclose()
+
+
+async def test_claims_reconnect_after_their_connection_is_killed(pg_url: str) -> None:
+    """Claims run on a connection of their own, outside the pool: when the server drops it,
+    that claim says BackendUnavailable and the next one connects afresh and takes the job."""
+    queue = QUEUE + "-kill"
+    backend = PostgresBackend(pg_url)
+    dsn = pg_url.split("?")[0]
+    try:
+        assert await backend.claim("w", [queue], 1, 30.0) == []
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND query LIKE '%%WITH picked AS%%'"
+            ).fetchone()
+        assert row is not None and row[0] == 1
+        await backend.enqueue([new_job(queue=queue)])
+        with pytest.raises(BackendUnavailable):
+            await backend.claim("w", [queue], 1, 30.0)
+        claimed = await backend.claim("w", [queue], 1, 30.0)
+        assert [c.job.queue for c in claimed] == [queue]
+    finally:
+        await backend.aclose()

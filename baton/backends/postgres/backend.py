@@ -140,8 +140,8 @@ class PostgresBackend:
         if n <= 0 or not queues:
             return []
 
-        claimed, stale = await self._db.run(
-            lambda conn: jobs.claim_due(Tx(conn), worker, queues, n, lease_for), tx=False
+        claimed, stale = await self._db.run_own(
+            lambda conn: jobs.claim_due(Tx(conn), worker, queues, n, lease_for)
         )
         if stale:
             room = n - len(claimed)
