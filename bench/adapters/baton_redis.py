@@ -8,25 +8,19 @@ Options: `concurrency` (per worker process, default 10), `url` (another server).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import redis
 
-import baton
-
-from .base import Adapter, Client
-from .baton_sqlite import _Client, make_app
+from .baton_app import BatonAdapter
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 
-class BatonRedis(Adapter):
+class BatonRedis(BatonAdapter):
     description = "baton, Redis backend (Lua script per transition, pub/sub wake-ups)"
-    has_burst = True
 
     @property
     def prefix(self) -> str:
@@ -52,28 +46,7 @@ class BatonRedis(Adapter):
 
     def setup(self) -> None:
         self.cleanup()
-
-        async def migrate() -> None:
-            app, _ = make_app(self.url)
-            await app.backend()
-            await app.aclose()
-
-        asyncio.run(migrate())
-
-    def client(self) -> Client:
-        return _Client(self.url)
-
-    def worker_main(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
-        asyncio.run(self._worker(spec, ready))
-
-    async def _worker(self, spec: dict[str, Any], ready: Callable[[], None]) -> None:
-        app, _ = make_app(self.url)
-        await app.backend()
-        await asyncio.to_thread(ready)
-        concurrency = spec.get("concurrency") or int(self.options.get("concurrency", 10))
-        config = baton.WorkerConfig(burst=spec["mode"] == "burst", concurrency=concurrency)
-        await baton.run_worker(app, config, install_signals=True)
-        await app.aclose()
+        super().setup()
 
     def verify(self, expected: int) -> dict[str, Any]:
         r = self._redis()
