@@ -10,6 +10,12 @@ from typing import Any
 from .models import JobRecord, Status, StepRecord, ts
 
 
+def brief_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An error without its traceback: what the HTTP API and webhooks show (the traceback
+    stays in `baton jobs show`)."""
+    return None if error is None else {k: v for k, v in error.items() if k != "traceback"}
+
+
 @dataclass(frozen=True, slots=True)
 class StepInfo:
     key: str

@@ -29,6 +29,7 @@ class Status(enum.StrEnum):
 
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
 TERMINAL_VALUES = tuple(s.value for s in TERMINAL)
+TERMINAL_EVENTS = frozenset(f"job.{s.value}" for s in TERMINAL)  # the event that ends a job
 
 
 def ts(epoch: float | None) -> datetime | None:

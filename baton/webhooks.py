@@ -34,15 +34,14 @@ from urllib.parse import urlsplit
 
 from . import codec
 from .backends.callbacks import CALLBACK_PIPELINE, delivery_id
-from .errors import PayloadError, Permanent
-from .models import Status
+from .errors import JobNotFound, PayloadError, Permanent
+from .job import Job, brief_error
+from .models import TERMINAL_EVENTS, Status
 from .retry import Retry
 
 if TYPE_CHECKING:
     from .app import App
-    from .job import Job
 
-TERMINAL_EVENTS = frozenset(f"job.{s.value}" for s in Status if s.terminal)
 USER_AGENT = "baton-webhooks/1"
 
 # ~37 minutes of retries (1 s doubling to 10 min) before a delivery is given up.
@@ -163,16 +162,12 @@ def public_job(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "attempts": job.attempts,
         "result": job.result,
-        "error": None if job.error is None else _brief(job.error),
+        "error": brief_error(job.error),
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "idempotency_key": job.idempotency_key,
     }
-
-
-def _brief(error: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in error.items() if k != "traceback"}
 
 
 def register(app: App, config: WebhookConfig) -> None:
@@ -212,8 +207,6 @@ def register(app: App, config: WebhookConfig) -> None:
 
 async def deliveries(app: App, job_id: str, tenant: str | None = None) -> list[Job]:
     """The delivery jobs of a job's endings, oldest first (none without a callback URL)."""
-    from .errors import JobNotFound
-
     job = await app.get_job(job_id, tenant=tenant)
     if not job.callback_url:
         return []

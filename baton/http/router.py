@@ -18,8 +18,8 @@ from ..app import App
 from ..backends.callbacks import CALLBACK_PIPELINE
 from ..engine.registry import Pipeline, Task
 from ..errors import BackendUnavailable, JobNotFound, PayloadError, UnknownPipeline
-from ..job import Job
-from ..models import Status
+from ..job import Job, brief_error
+from ..models import TERMINAL_EVENTS, Status
 from ..webhooks import deliveries, describe_delivery
 from .auth import AuthDependency, Caller, api_key_auth
 from .metrics import render_metrics
@@ -34,11 +34,9 @@ from .schemas import (
     JobSummary,
     QueueOut,
     StepOut,
-    brief,
 )
 from .sse import EventHub
 
-TERMINAL = frozenset(f"job.{s.value}" for s in Status if s.terminal)
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body could not be parsed"},
     401: {"model": Problem, "description": "Missing or wrong API key"},
@@ -161,7 +159,7 @@ class _Api:
         return JobOut(
             **summary.model_dump(),
             result=job.result,
-            error=brief(job.error),
+            error=brief_error(job.error),
             run_at=job.run_at,
             idempotency_key=job.idempotency_key,
             parent_id=job.parent_id,
@@ -187,7 +185,7 @@ class _Api:
                 yield b"".join(frame.data for frame in batch)
                 if sub.dropped:
                     return  # too far behind: the client reconnects with Last-Event-ID
-                if batch[-1].type in TERMINAL:
+                if batch[-1].type in TERMINAL_EVENTS:
                     rec = await (await self.app.backend()).get_job(job_id)
                     if rec is None or rec.status.terminal:
                         return

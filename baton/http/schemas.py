@@ -8,13 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
-from ..job import Job, StepInfo
+from ..job import Job, StepInfo, brief_error
 from ..models import QueueStats, Status
-
-
-def brief(error: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An error without its traceback (that stays in `baton jobs show`)."""
-    return None if error is None else {k: v for k, v in error.items() if k != "traceback"}
 
 
 class EnqueueRequest(BaseModel):
@@ -64,7 +59,7 @@ class StepOut(BaseModel):
             name=step.name,
             status=step.status,
             attempts=step.attempts,
-            error=brief(step.error),
+            error=brief_error(step.error),
             started_at=step.started_at,
             finished_at=step.finished_at,
             duration=step.duration,

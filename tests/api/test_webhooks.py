@@ -205,7 +205,7 @@ async def test_a_delivery_that_never_gets_through_ends_failed(
 
 async def _end_seq(app: baton.App, job_id: str) -> int:
     """The number of the job's latest terminal event, once it has one."""
-    from baton.webhooks import TERMINAL_EVENTS
+    from baton.models import TERMINAL_EVENTS
 
     async def seq() -> int | None:
         ends = [e.seq for e in await app.events(job_id) if e.type in TERMINAL_EVENTS]

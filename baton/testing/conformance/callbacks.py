@@ -8,11 +8,19 @@ import json
 from ...backends.callbacks import CALLBACK_PIPELINE, delivery_id
 from ...backends.protocol import Backend
 from ...errors import LeaseLost
-from ...models import Claimed, Failed, JobFilter, JobRecord, RetryAt, Status, Succeeded
+from ...models import (
+    TERMINAL_EVENTS,
+    Claimed,
+    Failed,
+    JobFilter,
+    JobRecord,
+    RetryAt,
+    Status,
+    Succeeded,
+)
 from .harness import LONG, QUEUE, SHORT, Harness, eventually, job_of, new_job
 
 URL = "https://hooks.example.com/baton"
-TERMINAL = {f"job.{s.value}" for s in Status if s.terminal}
 
 
 async def deliveries(backend: Backend, tenant: str | None = None) -> list[JobRecord]:
@@ -21,7 +29,7 @@ async def deliveries(backend: Backend, tenant: str | None = None) -> list[JobRec
 
 async def terminal_seq(backend: Backend, job_id: str) -> int:
     """The number of the job's latest terminal event."""
-    ends = [e for e in await backend.events(job_id) if e.type in TERMINAL]
+    ends = [e for e in await backend.events(job_id) if e.type in TERMINAL_EVENTS]
     assert ends, f"job {job_id} has no terminal event"
     return ends[-1].seq
 
