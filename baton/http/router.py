@@ -104,6 +104,15 @@ class _Api:
     hub: EventHub
     cfg: RouterConfig
     models: dict[str, type[pydantic.BaseModel]] = field(default_factory=dict)
+    templates: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def url(self, request: Request, name: str, job_id: str) -> str:
+        """The path of a job's endpoint. `url_for` walks every route: once per mount."""
+        key = (request.scope.get("root_path", ""), name)
+        if key not in self.templates:
+            path = str(request.url_for(name, job_id="{job_id}").path)
+            self.templates[key] = path.replace("%7B", "{").replace("%7D", "}")
+        return self.templates[key].replace("{job_id}", job_id)
 
     def input_model(self, item: Runnable) -> type[pydantic.BaseModel]:
         if item.name not in self.models:
@@ -149,13 +158,13 @@ class _Api:
             id=job.id,
             status=job.status,
             created=job.created,
-            status_url=_url(request, "get_job", job.id),
-            events_url=_url(request, "job_events", job.id),
+            status_url=self.url(request, "get_job", job.id),
+            events_url=self.url(request, "job_events", job.id),
         )
 
     async def job_out(self, request: Request, job: Job, caller: Caller) -> JobOut:
         sent = await deliveries(self.app, job.id, caller.scope)
-        summary = JobSummary.of(job, _url(request, "get_job", job.id))
+        summary = JobSummary.of(job, self.url(request, "get_job", job.id))
         return JobOut(
             **summary.model_dump(),
             result=job.result,
@@ -166,7 +175,7 @@ class _Api:
             callback_url=job.callback_url,
             steps=[StepOut.of(s) for s in job.steps],
             deliveries=[DeliveryOut(**describe_delivery(d)) for d in sent],
-            events_url=_url(request, "job_events", job.id),
+            events_url=self.url(request, "job_events", job.id),
         )
 
     async def stream(self, job_id: str, cursor: int) -> AsyncIterator[bytes]:
@@ -355,7 +364,7 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         )
         page = jobs[:limit]
         return JobPage(
-            jobs=[JobSummary.of(j, _url(request, "get_job", j.id)) for j in page],
+            jobs=[JobSummary.of(j, api.url(request, "get_job", j.id)) for j in page],
             next=page[-1].id if len(jobs) > limit else None,
         )
 
@@ -395,20 +404,6 @@ def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:
     err = exc.errors()[0]
     where = ".".join([p for p in (prefix, *(str(p) for p in err["loc"])) if p]) or "body"
     return InvalidInput(f"{where}: {err['msg']}", where)
-
-
-_TEMPLATES: dict[tuple[int, str, str], str] = {}
-
-
-def _url(request: Request, name: str, job_id: str) -> str:
-    """The path of a job's endpoint. `url_for` walks every route; do it once per mount."""
-    key = (id(request.scope.get("app")), request.scope.get("root_path", ""), name)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = str(request.url_for(name, job_id="{job_id}").path).replace("%7B", "{")
-        template = template.replace("%7D", "}")
-        _TEMPLATES[key] = template
-    return template.replace("{job_id}", job_id)
 
 
 def _title(name: str) -> str:
