@@ -4,6 +4,7 @@ Every read and write is scoped to the caller's tenant: another tenant's job is a
 same answer as a job that does not exist, so ids leak nothing.
 """
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from .schemas import (
     StepOut,
 )
 from .sse import EventHub
+
+log = logging.getLogger("baton.http")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body could not be parsed"},
@@ -179,7 +182,22 @@ class _Api:
         )
 
     async def stream(self, job_id: str, cursor: int) -> AsyncIterator[bytes]:
-        """Events after `cursor` until the job's latest ending (a retried job goes on)."""
+        """Events after `cursor` until the job's latest ending (a retried job goes on).
+
+        The 200 is already sent when the store fails mid-stream, so the failure ends the
+        stream with an `error` event (a problem body, never the driver's text) instead of a
+        broken chunked response; the client reconnects with `Last-Event-ID` later."""
+        try:
+            async for chunk in self._frames(job_id, cursor):
+                yield chunk
+        except BackendUnavailable:
+            log.warning("event stream of job %s ended: the store is unavailable", job_id)
+            yield _error_frame("backend_unavailable", "the job store is unavailable; retry later")
+        except Exception:
+            log.exception("event stream of job %s failed", job_id)
+            yield _error_frame("internal_error", "the event stream failed; retry later")
+
+    async def _frames(self, job_id: str, cursor: int) -> AsyncIterator[bytes]:
         async with self.hub.subscribe(job_id, cursor) as sub:
             yield b": baton events\nretry: 2000\n\n"
             if await self._over(job_id, cursor):
@@ -204,6 +222,11 @@ class _Api:
         backend = await self.app.backend()
         rec = await backend.get_job(job_id)
         return rec is None or (rec.status.terminal and not await backend.events(job_id, cursor, 1))
+
+
+def _error_frame(code: str, message: str) -> bytes:
+    data = to_json({"type": "error", "code": code, "message": message}).decode()
+    return f"event: error\ndata: {data}\n\n".encode()
 
 
 def build_router(
