@@ -14,7 +14,7 @@ from schemathesis.checks import negative_data_rejection
 
 from baton.http import api_key_auth, create_app
 from baton.webhooks import WebhookConfig
-from tests.api.conftest import ACME, KEYS
+from tests.api.conftest import ACME, GLOBEX, KEYS
 from tests.api.sample import make_app
 
 _folder = Path(tempfile.mkdtemp(prefix="baton-fuzz-"))
@@ -37,3 +37,33 @@ def test_the_api_never_fails_and_keeps_to_its_schema(case: schemathesis.Case) ->
     # Validation is lenient as FastAPI's is ("5" is accepted for an int), so "the API
     # accepted schema-violating data" is not a failure here; everything else is.
     case.call_and_validate(headers=ACME, excluded_checks=[negative_data_rejection])
+
+
+class _Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    """The stateful phase: schemathesis follows the links it infers (enqueue → get →
+    cancel → retry → events) with one tenant's key, checking every response."""
+
+    headers: dict[str, str] = ACME
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+        return {"headers": self.headers}
+
+    def validate_response(self, response: object, case: schemathesis.Case, **kw: object) -> None:
+        case.validate_response(response, excluded_checks=[negative_data_rejection])  # type: ignore[arg-type]
+
+
+class _GlobexWorkflow(_Workflow):
+    headers = GLOBEX
+
+
+_STATEFUL = settings(
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+_Workflow.TestCase.settings = _STATEFUL
+_GlobexWorkflow.TestCase.settings = _STATEFUL
+TestAcmeWorkflow = _Workflow.TestCase
+TestGlobexWorkflow = _GlobexWorkflow.TestCase
