@@ -22,7 +22,7 @@ from .engine.registry import (
     Task,
     enqueue_options_of,
 )
-from .errors import JobFailed, JobNotFound, UnknownPipeline
+from .errors import IdempotencyKeyReused, JobFailed, JobNotFound, UnknownPipeline
 from .ids import uuid7
 from .job import Job
 from .models import Event, JobFilter, JobRecord, NewJob, Status
@@ -336,6 +336,8 @@ class App:
             )
         else:
             rec = await backend.get_job(done.id)
+            if rec is not None:
+                _same_request(rec, spec)
         assert rec is not None
         return self._job(rec, [], created=done.created)
 
@@ -512,3 +514,17 @@ class _SyncRunner:
         self._loop.call_soon_threadsafe(self._loop.stop)
         if threading.current_thread() is not self._thread:  # run_sync(app.aclose()) is fine
             self._thread.join(timeout=5)
+
+
+def _same_request(rec: JobRecord, spec: NewJob) -> None:
+    """An idempotency key replays one request (the IETF idempotency-key draft): the same
+    pipeline, input, queue, priority and callback. Args are compared as stored, which is
+    exact because encoding is canonical and blobs are named by their digest. `delay` and
+    `expires` are not compared: they are relative to now, so a retry a second later would
+    differ."""
+    for name in ("pipeline", "args", "queue", "priority", "callback_url"):
+        if getattr(rec, name) != getattr(spec, name):
+            raise IdempotencyKeyReused(
+                f"idempotency key {spec.idempotency_key!r} was used for another request"
+                f" (its {'input' if name == 'args' else name} differs)"
+            )

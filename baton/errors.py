@@ -3,6 +3,7 @@
     BatonError
      ├── ConfigError            bad URL, bad APP path, unknown backend scheme
      ├── PayloadError           a value that cannot be encoded as JSON (raised at enqueue)
+     │    └── IdempotencyKeyReused  the key belongs to a different request
      ├── JobNotFound            no such job (or another tenant's)
      ├── BackendUnavailable     the store cannot be reached right now (HTTP 503, workers retry)
      ├── LeaseLost              a fenced write carried a stale lease token
@@ -33,6 +34,14 @@ class ConfigError(BatonError):
 
 class PayloadError(BatonError):
     code = "invalid_payload"
+
+
+class IdempotencyKeyReused(PayloadError):
+    """The idempotency key names a job made by another request (other pipeline, input,
+    queue, priority or callback): answering with that job would hide the caller's bug."""
+
+    code = "idempotency_key_reused"
+    field = "Idempotency-Key"
 
 
 class JobNotFound(BatonError):

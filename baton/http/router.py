@@ -18,7 +18,13 @@ from pydantic_core import to_json
 from ..app import App
 from ..backends.callbacks import CALLBACK_PIPELINE
 from ..engine.registry import Pipeline, Task
-from ..errors import BackendUnavailable, JobNotFound, PayloadError, UnknownPipeline
+from ..errors import (
+    BackendUnavailable,
+    IdempotencyKeyReused,
+    JobNotFound,
+    PayloadError,
+    UnknownPipeline,
+)
 from ..job import Job, brief_error
 from ..models import TERMINAL_EVENTS, Status
 from ..webhooks import deliveries, describe_delivery
@@ -154,6 +160,8 @@ class _Api:
                 expires=body.expires,
                 callback_url=None if body.callback_url is None else str(body.callback_url),
             )
+        except IdempotencyKeyReused:
+            raise  # its own code and field
         except PayloadError as exc:
             where = "callback_url" if "callback_url" in str(exc) else "input"
             raise InvalidInput(str(exc), where) from None

@@ -145,3 +145,18 @@ async def test_the_typed_route_documents_the_pipelines_input(client: httpx.Async
     assert set(inputs["properties"]) == {"doc_id", "options"}
     assert "Count a document's pages" in op["description"]
     assert "/jobs/{pipeline}" in schema["paths"]
+
+
+async def test_an_idempotency_key_reused_for_another_input_is_422(
+    client: httpx.AsyncClient,
+) -> None:
+    key = {"Idempotency-Key": "upload-7f3a", **ACME}
+    first = await client.post("/jobs/analyze", json={"input": {"doc_id": "a"}}, headers=key)
+    assert first.status_code == 202, first.text
+    same = await client.post("/jobs/analyze", json={"input": {"doc_id": "a"}}, headers=key)
+    assert same.status_code == 202 and same.json()["id"] == first.json()["id"]
+    assert same.json()["created"] is False
+    other = await client.post("/jobs/analyze", json={"input": {"doc_id": "b"}}, headers=key)
+    assert other.status_code == 422, other.text
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert other.json()["field"] == "Idempotency-Key"

@@ -34,3 +34,35 @@ async def test_concurrent_enqueues_with_one_key_make_one_job(app: baton.App) -> 
     jobs = await asyncio.gather(*[upload.enqueue("x", idempotency_key="k") for _ in range(20)])
     assert len({j.id for j in jobs}) == 1
     assert sum(j.created for j in jobs) == 1
+
+
+async def test_a_key_reused_for_another_request_is_refused(app: baton.App) -> None:
+    """The IETF idempotency-key draft: a key replays one request; another request under it
+    is an error, not a silent answer with the first job."""
+
+    @app.task
+    async def upload(name: str, pages: int = 1) -> None:
+        return None
+
+    @app.task
+    async def other(name: str, pages: int = 1) -> None:
+        return None
+
+    first = await upload.enqueue("a.pdf", idempotency_key="k")
+    # the same request, however its arguments are spelled, is the same job
+    assert (await upload.enqueue(name="a.pdf", pages=1, idempotency_key="k")).id == first.id
+    reuses = [
+        upload.enqueue("b.pdf", idempotency_key="k"),
+        upload.enqueue("a.pdf", 2, idempotency_key="k"),
+        other.enqueue("a.pdf", idempotency_key="k"),
+        upload.enqueue("a.pdf", idempotency_key="k", priority=5),
+        upload.enqueue("a.pdf", idempotency_key="k", queue="elsewhere"),
+    ]
+    for attempt in reuses:
+        try:
+            await attempt
+        except baton.IdempotencyKeyReused as exc:
+            assert "'k'" in str(exc)
+        else:
+            raise AssertionError("a reused key with another request was accepted")
+    assert [j.id for j in await app.list_jobs()] == [first.id]  # nothing else was stored
