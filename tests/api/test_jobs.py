@@ -148,7 +148,7 @@ async def test_healthz_reports_the_backend(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
-    assert r.json()["backend"]["backend"] == "sqlite"
+    assert r.json() == {"status": "ok", "backend": "sqlite"}  # no path: it is public
 
 
 async def test_healthz_is_503_when_the_store_is_gone(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -160,6 +160,8 @@ async def test_healthz_is_503_when_the_store_is_gone(tmp_path) -> None:  # type:
         r = await c.get("/healthz")
     assert r.status_code == 503
     assert r.json()["code"] == "backend_unavailable"
+    assert (r.json()["status"], r.json()["backend"]) == ("unavailable", "sqlite")
+    assert str(tmp_path) not in r.text
     assert r.headers["Retry-After"]
 
 
