@@ -22,10 +22,11 @@ _SECRET_NAME = r"[\w.\-]*?(?:password|passwd|pwd|pass|secret|token|api[_\-]?key|
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.\-]*://[^\s/?#@:]*:)(?P<secret>[^\s/?#]*)@")
 
 # name=value in a query string or keyword DSN; the value may be '…'-quoted (libpq) or
-# "…"-quoted, or run to the next separator.
+# "…"-quoted, or else runs to the next separator (an unterminated quote included: better
+# to mask too much than to leave the tail of a secret).
 _PAIR = re.compile(
     rf"(?P<head>(?<![\w.\-])(?P<name>{_SECRET_NAME})\s*[=:]\s*)"
-    r"(?P<secret>'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[^\s&;,#'\")]+)",
+    r"(?P<secret>'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[^\s&;,#]+)",
     re.IGNORECASE,
 )
 
