@@ -25,7 +25,7 @@ _USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.\-]*://[^\s/?#@:]*:)(?P<secret>[^
 # "…"-quoted, or else runs to the next separator (an unterminated quote included: better
 # to mask too much than to leave the tail of a secret).
 _PAIR = re.compile(
-    rf"(?P<head>(?<![\w.\-])(?P<name>{_SECRET_NAME})\s*[=:]\s*)"
+    rf"(?P<head>(?<![\w.\-/])(?P<name>{_SECRET_NAME})\s*[=:]\s*)"
     r"(?P<secret>'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|[^\s&;,#]+)",
     re.IGNORECASE,
 )

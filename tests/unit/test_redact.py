@@ -27,6 +27,7 @@ from baton.redact import redact
         ("host=db password='s 3cret' user=me", "host=db password=*** user=me"),
         ("host=db PASSWORD=s3cret", "host=db PASSWORD=***"),
         ("sqlite:///var/baton.db", "sqlite:///var/baton.db"),
+        ("redis://token:s3cret@cache/0", "redis://token:***@cache/0"),  # a user named token
         ("postgresql://me@db/baton?pool_size=4", "postgresql://me@db/baton?pool_size=4"),
     ],
 )
