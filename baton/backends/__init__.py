@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 
 from ..errors import ConfigError
+from ..redact import redact
 from .protocol import Backend
 
 DEFAULT_URL = "sqlite:///baton.db"
@@ -43,9 +43,15 @@ def open_backend(url: str) -> Backend:
     )
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and logs."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+def backend_kind(url: str) -> str:
+    """The backend's kind from its URL alone (sqlite, postgres, redis), safe to show
+    anyone: it needs no connection and carries no host, path or credential."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme.startswith("postgres"):
+        return "postgres"
+    if scheme in ("redis", "rediss"):
+        return "redis"
+    return "sqlite" if scheme == "sqlite" else "unknown"
 
 
-__all__ = ["DEFAULT_URL", "Backend", "open_backend", "redact", "resolve_url"]
+__all__ = ["DEFAULT_URL", "Backend", "backend_kind", "open_backend", "redact", "resolve_url"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from rich.text import Text
 
 from ..app import App
 from ..errors import BatonError, ConfigError, JobNotFound
+from ..redact import redact as redact  # re-exported for the commands
 
 T = TypeVar("T")
 
@@ -33,13 +33,6 @@ STATUS_STYLES = {
     "cancelled": "dim",
     "expired": "dark_orange",
 }
-
-_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^@\s/]*@")
-
-
-def redact(text: str) -> str:
-    """Hide the password of every URL in `text`: postgresql://me:***@host/db."""
-    return _PASSWORD.sub(r"\1***@", text)
 
 
 def console() -> Console:

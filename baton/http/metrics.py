@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 
 class _Snapshot(Collector):
-    def __init__(self, stats: list[QueueStats], watchers: int) -> None:
+    """`watchers` is None for a tenant: the count spans every tenant's streams."""
+
+    def __init__(self, stats: list[QueueStats], watchers: int | None) -> None:
         self.stats = stats
         self.watchers = watchers
 
@@ -57,6 +59,8 @@ class _Snapshot(Collector):
         yield from gauges.values()
         yield oldest
         yield ended
+        if self.watchers is None:
+            return
         watchers = GaugeMetricFamily(
             "baton_sse_watchers", "Event streams open on this API process."
         )
@@ -65,10 +69,13 @@ class _Snapshot(Collector):
 
 
 async def render_metrics(app: App, tenant: str | None, hub: EventHub) -> tuple[bytes, str]:
+    """The scrape for a caller whose scope is `tenant`. A tenant sees only its own queue
+    series; the process-wide ones (SSE watchers, step durations of every tenant) only
+    when `tenant` is None: an open API or an admin key."""
     stats = await (await app.backend()).queue_stats(tenant)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(stats, hub.watchers))
+    registry.register(_Snapshot(stats, hub.watchers if tenant is None else None))
     body = generate_latest(registry)
-    if step_metrics.REGISTRY is not None:
+    if tenant is None and step_metrics.REGISTRY is not None:
         body += generate_latest(step_metrics.REGISTRY)
     return body, CONTENT_TYPE_LATEST

@@ -18,10 +18,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BackendUnavailable, BatonError, JobNotFound, PayloadError, UnknownPipeline
+from ..redact import redact
 
 log = logging.getLogger("baton.http")
 
 RETRY_AFTER_UNAVAILABLE = "5"  # seconds a client should wait when the store is down
+# What a caller sees when the store is down: the driver's text may name hosts, paths or
+# credentials, so it goes to the log (redacted), never into the response.
+UNAVAILABLE_MESSAGE = "the job store is unavailable; retry later"
 
 
 class Problem(BaseModel):
@@ -78,6 +82,10 @@ def from_validation(exc: RequestValidationError) -> JSONResponse:
 
 
 def from_baton(exc: BatonError) -> JSONResponse:
+    if isinstance(exc, BackendUnavailable):
+        log.warning("job store unavailable: %s", redact(str(exc)))
+        retry = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
+        return problem(503, exc.code, UNAVAILABLE_MESSAGE, headers=retry)
     for cls, status in STATUS_OF.items():
         if isinstance(exc, cls):
             headers = {"Retry-After": RETRY_AFTER_UNAVAILABLE} if status == 503 else None

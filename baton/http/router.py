@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic_core import to_json
 
 from ..app import App
+from ..backends import backend_kind
 from ..backends.callbacks import CALLBACK_PIPELINE
 from ..engine.registry import Pipeline, Task
 from ..errors import (
@@ -27,10 +28,11 @@ from ..errors import (
 )
 from ..job import Job, brief_error
 from ..models import TERMINAL_EVENTS, Status
+from ..redact import redact
 from ..webhooks import deliveries, describe_delivery
 from .auth import AuthDependency, Caller, api_key_auth
 from .metrics import render_metrics
-from .problems import BatonRoute, Problem, fail
+from .problems import RETRY_AFTER_UNAVAILABLE, UNAVAILABLE_MESSAGE, BatonRoute, Problem, fail
 from .schemas import (
     DeliveryOut,
     Enqueued,
@@ -420,15 +422,30 @@ def _ops_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         body, content_type = await render_metrics(app, caller.scope, api.hub)
         return Response(body, media_type=content_type)
 
-    @router.get("/healthz", response_model=Health, name="healthz")
-    async def healthz() -> Health:
-        """Liveness, and whether the backend answers (503 when it does not)."""
+    @router.get(
+        "/healthz",
+        response_model=Health,
+        name="healthz",
+        responses={503: {"model": Health, "description": "The job store does not answer"}},
+    )
+    async def healthz() -> Response:
+        """Liveness, and whether the backend answers (503 when it does not). Public, so it
+        names the backend's kind only: no path, host, pool or driver text (logged instead)."""
+        kind = backend_kind(app.url)
         try:
             backend = await app.backend()
             await backend.pending(["baton.healthz"])
         except Exception as exc:
-            raise BackendUnavailable(f"backend unreachable: {exc}") from None
-        return Health(status="ok", backend=backend.describe())
+            log.warning("healthz: job store unavailable: %s", redact(f"{app.url}: {exc}"))
+            body = Health(
+                status="unavailable",
+                backend=kind,
+                code=BackendUnavailable.code,
+                message=UNAVAILABLE_MESSAGE,
+            )
+            headers = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
+            return JSONResponse(body.model_dump(), status_code=503, headers=headers)
+        return JSONResponse(Health(status="ok", backend=kind).model_dump(exclude_none=True))
 
 
 def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:

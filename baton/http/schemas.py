@@ -4,7 +4,7 @@ each field means."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
@@ -156,5 +156,9 @@ class QueueOut(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    backend: dict[str, Any]
+    """`/healthz` is public: it says whether the store answers and its kind, nothing more."""
+
+    status: Literal["ok", "unavailable"]
+    backend: str  # sqlite, postgres or redis
+    code: str | None = None  # when unavailable: backend_unavailable, as every 503 body
+    message: str | None = None

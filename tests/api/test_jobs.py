@@ -136,19 +136,15 @@ async def test_metrics_in_prometheus_format(
     }
     assert samples[("baton_jobs_ended", (("queue", "docs"), ("status", "succeeded")))] == 2
     assert samples[("baton_queue_depth", (("queue", "docs"),))] == 0
-    counts = [
-        v
-        for (name, labels), v in samples.items()
-        if name == "baton_step_duration_seconds_count" and ("step", "count_pages") in labels
-    ]
-    assert counts and counts[0] >= 2  # observed in this process, where the steps ran
+    # step durations span every tenant: a tenant's scrape leaves them out (test_redaction)
+    assert not [name for name, _ in samples if name.startswith("baton_step_duration")]
 
 
 async def test_healthz_reports_the_backend(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
-    assert r.json()["backend"]["backend"] == "sqlite"
+    assert r.json() == {"status": "ok", "backend": "sqlite"}  # no path: it is public
 
 
 async def test_healthz_is_503_when_the_store_is_gone(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -160,6 +156,8 @@ async def test_healthz_is_503_when_the_store_is_gone(tmp_path) -> None:  # type:
         r = await c.get("/healthz")
     assert r.status_code == 503
     assert r.json()["code"] == "backend_unavailable"
+    assert (r.json()["status"], r.json()["backend"]) == ("unavailable", "sqlite")
+    assert str(tmp_path) not in r.text
     assert r.headers["Retry-After"]
 
 

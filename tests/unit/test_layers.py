@@ -13,6 +13,7 @@ PKG = Path(__file__).resolve().parents[2] / "baton"
 # lower number = lower layer
 LAYERS = {
     "errors": 0, "models": 0, "codec": 0, "retry": 0, "limits": 0, "ids": 0, "schedule": 0,
+    "redact": 0,
     "blobs": 1, "backends": 1,
     "engine": 2, "job": 2,
     "app": 3, "worker": 3, "testing": 3, "webhooks": 3, "metrics": 0,

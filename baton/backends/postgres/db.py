@@ -71,7 +71,9 @@ def parse_url(url: str) -> PoolConfig:
 
 
 def unavailable(url: str, exc: BaseException) -> BackendUnavailable:
-    return BackendUnavailable(f"PostgreSQL at {redact(url)} is unavailable: {exc}".strip())
+    """The error for logs and the CLI: the driver's text is kept, redacted as a whole (it
+    may quote the conninfo). The HTTP layer never shows it to callers (problems.py)."""
+    return BackendUnavailable(redact(f"PostgreSQL at {url} is unavailable: {exc}".strip()))
 
 
 class Database:

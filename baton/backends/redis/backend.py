@@ -77,7 +77,7 @@ class RedisBackend:
             self._clients = Clients(self.config.client_url, self.prefix)
             self._clients_check()
         except ValueError as exc:
-            raise ConfigError(f"bad Redis URL {redact(url)!r}: {exc}") from None
+            raise ConfigError(redact(f"bad Redis URL {url!r}: {exc}")) from None
         self._next_purge = 0.0
         self._purging: asyncio.Task[None] | None = None
 
@@ -111,7 +111,7 @@ class RedisBackend:
         where = redact(self.config.client_url)
         if isinstance(exc, OutOfMemoryError):
             return BackendUnavailable(f"Redis at {where} is full (maxmemory) and refuses writes")
-        return BackendUnavailable(f"Redis at {where} is unreachable: {exc}")
+        return BackendUnavailable(redact(f"Redis at {where} is unreachable: {exc}"))
 
     async def _call(self, op: Callable[[], Awaitable[T]], retry: bool = False) -> T:
         """Run one Redis operation, mapping connection failures to BackendUnavailable;
