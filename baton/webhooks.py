@@ -121,7 +121,9 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     if ip in _NAT64 or value >> 32 == 0:  # NAT64 well-known prefix, IPv4-compatible ::a.b.c.d
-        return None if value >> 32 == 0 and value <= 1 else ipaddress.IPv4Address(value & 0xFFFFFFFF)
+        if value >> 32 == 0 and value <= 1:  # :: and ::1 are judged as IPv6 themselves
+            return None
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     if ip in _SIX_TO_FOUR:
         return ip.sixtofour
     if ip in _TEREDO and ip.teredo is not None:
