@@ -152,7 +152,8 @@ class _Api:
                 callback_url=None if body.callback_url is None else str(body.callback_url),
             )
         except PayloadError as exc:
-            where = "callback_url" if "callback_url" in str(exc) else "input"
+            named = getattr(exc, "field", None)  # e.g. ReservedKey names Idempotency-Key
+            where = named or ("callback_url" if "callback_url" in str(exc) else "input")
             raise InvalidInput(str(exc), where) from None
         return Enqueued(
             id=job.id,
