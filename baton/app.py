@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from . import codec
 from .backends import Backend, open_backend, resolve_url
+from .backends.callbacks import check_user_key
 from .blobs import DEFAULT_THRESHOLD, BlobStore, default_location
 from .engine.registry import (
     EnqueueOptions,
@@ -295,6 +296,7 @@ class App:
         queue: str | None = None,
     ) -> Job:
         """Store a job durably and return it. Same idempotency key (per tenant), same job."""
+        check_user_key(idempotency_key)  # before any work: a reserved key is the caller's bug
         item = self._resolve(target)
         opts = enqueue_options_of(item)
         text = item.sig.encode_args(args, kwargs or {})

@@ -4,6 +4,7 @@
      ├── ConfigError            bad URL, bad APP path, unknown backend scheme
      ├── PayloadError           a value that cannot be encoded as JSON (raised at enqueue)
      │    └── IdempotencyKeyReused  the key belongs to a different request
+     │    └── ReservedKey       an idempotency key in the space baton keeps for itself
      ├── JobNotFound            no such job (or another tenant's)
      ├── BackendUnavailable     the store cannot be reached right now (HTTP 503, workers retry)
      ├── LeaseLost              a fenced write carried a stale lease token
@@ -41,6 +42,17 @@ class IdempotencyKeyReused(PayloadError):
     queue, priority or callback): answering with that job would hide the caller's bug."""
 
     code = "idempotency_key_reused"
+    field = "Idempotency-Key"
+
+
+class ReservedKey(PayloadError):
+    """A caller's idempotency key starts with a prefix baton uses for its own jobs.
+
+    Webhook deliveries are keyed `baton.callback:<job>:<seq>`: a tenant that could take
+    such a key first would make the real delivery a duplicate, silently suppressing it.
+    """
+
+    code = "invalid_request"
     field = "Idempotency-Key"
 
 

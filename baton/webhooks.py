@@ -82,15 +82,19 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 def verify_signature(secret: str, header: str, body: bytes, tolerance: float = 300.0) -> bool:
     """True if `header` signs `body` with `secret` and its timestamp is within `tolerance`
     seconds of now (a replayed old delivery is refused). Compares in constant time."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     try:
-        t = int(parts["t"])
-    except (KeyError, ValueError):
+        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+        t_text = parts["t"]
+        if not (t_text.isascii() and t_text.isdigit() and len(t_text) <= 12):
+            return False
+        if abs(time.time() - int(t_text)) > tolerance:
+            return False
+        expected = sign(secret, body, int(t_text)).split("v1=", 1)[1]
+        given = parts.get("v1", "")
+        # compare_digest refuses non-ASCII str with TypeError: compare bytes instead.
+        return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError):
         return False
-    if abs(time.time() - t) > tolerance:
-        return False
-    expected = sign(secret, body, t).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 # --- which addresses may be called ----------------------------------------------------
@@ -98,9 +102,33 @@ def verify_signature(secret: str, header: str, body: bytes, tolerance: float = 3
 
 def _refused_ip(text: str) -> bool:
     ip = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            return True
     return not ip.is_global or ip.is_multicast
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+_TEREDO = ipaddress.ip_network("2001::/32")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, compatible, NAT64, 6to4, Teredo):
+    routers and stacks reach it, so the SSRF check must judge it, not the wrapper."""
+    value = int(ip)
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64 or value >> 32 == 0:  # NAT64 well-known prefix, IPv4-compatible ::a.b.c.d
+        if value >> 32 == 0 and value <= 1:  # :: and ::1 are judged as IPv6 themselves
+            return None
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip in _SIX_TO_FOUR:
+        return ip.sixtofour
+    if ip in _TEREDO and ip.teredo is not None:
+        return ip.teredo[1]  # the client's address (stored inverted; teredo undoes that)
+    return None
 
 
 def check_callback_url(url: str, config: WebhookConfig) -> None:

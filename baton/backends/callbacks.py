@@ -17,9 +17,23 @@ import hashlib
 import json
 import uuid
 
+from ..errors import ReservedKey
 from ..models import NewJob
 
 CALLBACK_PIPELINE = "baton.callback"
+# Delivery jobs' idempotency keys live under this prefix; callers may not use it (see
+# `check_user_key`), or a tenant could pre-create a key and suppress its own deliveries.
+RESERVED_KEY_PREFIX = f"{CALLBACK_PIPELINE}:"
+
+
+def check_user_key(key: str | None) -> None:
+    """Refuse a caller's idempotency key in the delivery key space. Only public enqueues
+    are checked: backends insert deliveries directly (`callback_job`), never through here."""
+    if key is not None and key.startswith(RESERVED_KEY_PREFIX):
+        raise ReservedKey(
+            f"Idempotency-Key may not start with {RESERVED_KEY_PREFIX!r}: "
+            "that prefix is reserved for webhook deliveries"
+        )
 
 
 def delivery_id(job_id: str, seq: int) -> str:
@@ -52,5 +66,5 @@ def callback_job(
         tenant=tenant,
         priority=priority,
         args=json.dumps({"job_id": job_id, "seq": seq}),
-        idempotency_key=f"{CALLBACK_PIPELINE}:{job_id}:{seq}",
+        idempotency_key=f"{RESERVED_KEY_PREFIX}{job_id}:{seq}",
     )

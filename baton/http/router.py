@@ -165,7 +165,8 @@ class _Api:
         except IdempotencyKeyReused:
             raise  # its own code and field
         except PayloadError as exc:
-            where = "callback_url" if "callback_url" in str(exc) else "input"
+            named = getattr(exc, "field", None)  # e.g. ReservedKey names Idempotency-Key
+            where = named or ("callback_url" if "callback_url" in str(exc) else "input")
             raise InvalidInput(str(exc), where) from None
         return Enqueued(
             id=job.id,

@@ -303,3 +303,53 @@ async def _retrying(app: baton.App, jobs: list[baton.Job]) -> bool:
         if not delivery.steps and delivery.attempts < 2:
             return False
     return True
+
+
+# --- the delivery key space is baton's ---------------------------------------------------
+
+
+async def test_a_reserved_idempotency_key_is_refused_and_the_delivery_still_happens(
+    hooks: baton.App,
+) -> None:
+    """A tenant that took `baton.callback:<job>:<seq>` first would turn the real delivery
+    into a duplicate: such keys are refused with a 422, and the delivery goes out."""
+    receiver = Receiver()
+    transport = httpx.ASGITransport(create_app(hooks, auth=api_key_auth(KEYS)))
+    async with (
+        serving(receiver.app()) as url,
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        r = await client.post(
+            "/jobs/note",
+            json={"input": {"n": 1}},
+            headers={**ACME, "Idempotency-Key": "baton.callback:x:1"},
+        )
+        assert r.status_code == 422
+        assert (r.json()["code"], r.json()["field"]) == ("invalid_request", "Idempotency-Key")
+        body = {"input": {"n": 4}, "callback_url": f"{url}/hook"}
+        r = await client.post("/jobs/note", json=body, headers={**ACME, "Idempotency-Key": "k1"})
+        assert r.status_code == 202
+        job_id = r.json()["id"]
+        for seq in range(1, 8):  # every key the delivery of this job could take
+            squat = {**ACME, "Idempotency-Key": f"baton.callback:{job_id}:{seq}"}
+            r = await client.post("/jobs/note", json={"input": {"n": 0}}, headers=squat)
+            assert r.status_code == 422
+        worker, task = start_worker(hooks)
+        try:
+            await until(lambda: receiver.delivered(), what="the delivery")
+        finally:
+            worker.stop()
+            await task
+    (got,) = receiver.received
+    assert got.json["job"]["id"] == job_id
+    assert verify_signature(hookapp.SECRET, got.headers["baton-signature"], got.body)
+    seq = await _end_seq(hooks, job_id)
+    assert got.headers["baton-delivery"] == delivery_id(job_id, seq)
+    assert seq < 8  # the squatted keys above covered the real one
+
+
+async def test_the_python_client_refuses_a_reserved_key_too(hooks: baton.App) -> None:
+    with pytest.raises(PayloadError, match="reserved"):
+        await hooks.enqueue("note", (1,), idempotency_key="baton.callback:x:1")
+    job = await hooks.enqueue("note", (1,), idempotency_key="baton.callbacks-are-mine")
+    assert job.created  # only the exact delivery prefix is reserved
