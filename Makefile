@@ -51,9 +51,12 @@ $(BENCH_STAMP): requirements.lock bench/requirements.lock pyproject.toml
 	@rm -f $(BENCH_VENV)/.installed-*
 	@touch $@
 
-# The HTTP API on SQLite: enqueue latency and live SSE watchers held by one `baton serve`.
+# The HTTP API: enqueue latency and live SSE watchers held by one `baton serve` (SQLite),
+# then a flood of enqueues (8 clients, 500 req/s, 60 s) on SQLite and PostgreSQL.
+FLOOD_ARGS ?=
 bench-http: venv
 	$(PY) -m bench.http_api $(BENCH_ARGS)
+	$(PY) -m bench.http_flood $(FLOOD_ARGS)
 
 lock:
 	$(PY) -m pip install -q uv

@@ -57,3 +57,25 @@ def test_w4_gathers_every_child_result() -> None:
 
 def test_floors_say_why_they_cannot_fan_out() -> None:
     assert "na" in w4("raw-sqlite", TINY)
+
+
+def test_the_http_flood_counts_every_request(tmp_path: Path) -> None:
+    """A tiny open-loop flood against a real `baton serve`: every request is counted once,
+    as accepted, 4xx, 5xx or a transport error."""
+    import asyncio
+    import json
+
+    from bench import http_flood
+
+    asyncio.run(
+        http_flood.main(
+            [
+                *("--clients", "2", "--rate", "20", "--seconds", "1", "--backends", "sqlite"),
+                *("--results", str(tmp_path)),
+            ]
+        )
+    )
+    [written] = tmp_path.glob("*-http-flood.json")
+    run = json.loads(written.read_text())["runs"]["sqlite"]
+    counted = run["accepted"] + run["4xx"] + run["5xx"] + run["transport_errors"]
+    assert run["sent"] == 20 and counted == 20 and run["accepted"] == 20
