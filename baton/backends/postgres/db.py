@@ -115,7 +115,7 @@ class Database:
             self._opened = True
             await self.pool.open(wait=False)
         failures = 0
-        deadline: float | None = None  # set by the first full-pool wait
+        deadline: float | None = None  # pool_wait after the call began, set on a full pool
         attempt = 0
         while attempt < _RETRIES:
             try:
@@ -131,7 +131,7 @@ class Database:
             except PoolTimeout as exc:  # raised before `op` ran, so waiting again is safe
                 loop = asyncio.get_running_loop()
                 if deadline is None:
-                    deadline = loop.time() + self.config.wait
+                    deadline = loop.time() - self.config.timeout + self.config.wait
                 if loop.time() < deadline and await self._server_answers():
                     log.debug("pool busy for %.1fs; waiting on", self.config.timeout)
                     continue
