@@ -123,7 +123,7 @@ async def test_an_admin_key_sees_every_tenant() -> None:
     check = api_key_auth({"root": "*"})
     from fastapi.security import HTTPAuthorizationCredentials
 
-    caller = await check(HTTPAuthorizationCredentials(scheme="Bearer", credentials="root"))  # type: ignore[call-arg,misc]
+    caller = await check(HTTPAuthorizationCredentials(scheme="Bearer", credentials="root"))  # type: ignore[misc]
     assert caller == Caller("default", None)
 
 
