@@ -26,7 +26,8 @@ def _asgi(target: App, worker: WorkerConfig | None) -> object:
         from ..http import create_app
     except ImportError as exc:
         fail(str(exc), 2)
-    return create_app(target, worker=worker)
+    with errors():  # a malformed or duplicate BATON_API_KEYS: one line, exit 2
+        return create_app(target, worker=worker)
 
 
 def _uvicorn(api: object, host: str, port: int, quiet: bool) -> None:

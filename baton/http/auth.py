@@ -37,7 +37,12 @@ class Caller:
 AuthDependency = Callable[..., Caller | Awaitable[Caller]]
 
 
+ADMIN = "*"  # `key:*` in BATON_API_KEYS: an admin key, which sees every tenant
+
+
 def parse_api_keys(text: str) -> dict[str, str]:
+    """`key1:tenant1,key2:tenant2` (a tenant `*` marks an admin key); a key listed
+    twice is refused, since silently keeping the last would hand it to the wrong tenant."""
     keys: dict[str, str] = {}
     for item in text.split(","):
         item = item.strip()
@@ -46,6 +51,8 @@ def parse_api_keys(text: str) -> dict[str, str]:
         key, sep, tenant = item.partition(":")
         if not sep or not key.strip() or not tenant.strip():
             raise ConfigError("BATON_API_KEYS must look like key1:tenant1,key2:tenant2")
+        if key.strip() in keys:
+            raise ConfigError("BATON_API_KEYS lists one key twice: each key names one tenant")
         keys[key.strip()] = tenant.strip()
     return keys
 
@@ -85,6 +92,8 @@ def api_key_auth(keys: Mapping[str, str] | None = None) -> AuthDependency:
                 tenant = owner
         if tenant is None:
             raise fail(401, "unauthorized", "invalid API key", {"WWW-Authenticate": "Bearer"})
+        if tenant == ADMIN:  # sees every tenant; enqueues under the open-mode tenant
+            return Caller(OPEN_TENANT, None)
         return Caller(tenant, tenant)
 
     return check

@@ -115,6 +115,16 @@ def test_malformed_api_keys_are_a_config_error() -> None:
         with pytest.raises(ConfigError, match="key1:tenant1"):
             parse_api_keys(text)
     assert parse_api_keys(" a:x ,, b:y ") == {"a": "x", "b": "y"}
+    with pytest.raises(ConfigError, match="twice"):
+        parse_api_keys("a:x,a:y")
+
+
+async def test_an_admin_key_sees_every_tenant() -> None:
+    check = api_key_auth({"root": "*"})
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    caller = await check(HTTPAuthorizationCredentials(scheme="Bearer", credentials="root"))  # type: ignore[misc]
+    assert caller == Caller("default", None)
 
 
 async def test_the_apps_own_auth_dependency_replaces_api_keys(app: baton.App) -> None:

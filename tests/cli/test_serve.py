@@ -72,3 +72,23 @@ async def test_serve_with_a_bad_app_path_fails_in_one_line(db_url: str) -> None:
     assert code == 2
     assert err.strip().count("\n") == 0
     assert err.startswith("error: ")
+
+
+def test_serve_refuses_a_duplicate_api_key_in_one_line(tmp_path: object) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BATON_API_KEYS": "a:x,a:y", "BATON_URL": f"sqlite:///{tmp_path}/b.db"}
+    done = subprocess.run(
+        [sys.executable, "-m", "baton", "serve", APP, "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: BATON_API_KEYS lists one key twice: each key names one tenant"
+    ]
