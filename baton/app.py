@@ -294,8 +294,14 @@ class App:
         expires: float | timedelta | datetime | None = None,
         callback_url: str | None = None,
         queue: str | None = None,
+        same_request: bool = False,
     ) -> Job:
-        """Store a job durably and return it. Same idempotency key (per tenant), same job."""
+        """Store a job durably and return it. Same idempotency key (per tenant), same job.
+
+        `same_request=True` (what the HTTP API asks) also requires the key to replay the
+        request that made that job: another pipeline, input, queue, priority or callback
+        raises `IdempotencyKeyReused`. Off by default, since keys such as a content hash
+        mean "this document", whatever the rest of the call says."""
         check_user_key(idempotency_key)  # before any work: a reserved key is the caller's bug
         item = self._resolve(target)
         opts = enqueue_options_of(item)
@@ -338,7 +344,7 @@ class App:
             )
         else:
             rec = await backend.get_job(done.id)
-            if rec is not None:
+            if rec is not None and same_request:
                 _same_request(rec, spec)
         assert rec is not None
         return self._job(rec, [], created=done.created)

@@ -161,6 +161,7 @@ class _Api:
                 delay=body.delay,
                 expires=body.expires,
                 callback_url=None if body.callback_url is None else str(body.callback_url),
+                same_request=True,
             )
         except IdempotencyKeyReused:
             raise  # its own code and field

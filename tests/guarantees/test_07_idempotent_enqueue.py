@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import baton
 
@@ -48,15 +49,21 @@ async def test_a_key_reused_for_another_request_is_refused(app: baton.App) -> No
     async def other(name: str, pages: int = 1) -> None:
         return None
 
-    first = await upload.enqueue("a.pdf", idempotency_key="k")
+    def enqueue(target: object, *args: object, **options: object) -> Awaitable[baton.Job]:
+        kwargs = {k: options.pop(k) for k in ("name", "pages") if k in options}
+        return app.enqueue(target, args, kwargs, same_request=True, **options)  # type: ignore[arg-type]
+
+    first = await enqueue(upload, "a.pdf", idempotency_key="k")
     # the same request, however its arguments are spelled, is the same job
-    assert (await upload.enqueue(name="a.pdf", pages=1, idempotency_key="k")).id == first.id
+    assert (await enqueue(upload, name="a.pdf", pages=1, idempotency_key="k")).id == first.id
+    # without same_request a key means "this thing", whatever the rest says (a content hash)
+    assert (await upload.enqueue("b.pdf", idempotency_key="k")).id == first.id
     reuses = [
-        upload.enqueue("b.pdf", idempotency_key="k"),
-        upload.enqueue("a.pdf", 2, idempotency_key="k"),
-        other.enqueue("a.pdf", idempotency_key="k"),
-        upload.enqueue("a.pdf", idempotency_key="k", priority=5),
-        upload.enqueue("a.pdf", idempotency_key="k", queue="elsewhere"),
+        enqueue(upload, "b.pdf", idempotency_key="k"),
+        enqueue(upload, "a.pdf", 2, idempotency_key="k"),
+        enqueue(other, "a.pdf", idempotency_key="k"),
+        enqueue(upload, "a.pdf", idempotency_key="k", priority=5),
+        enqueue(upload, "a.pdf", idempotency_key="k", queue="elsewhere"),
     ]
     for attempt in reuses:
         try:
