@@ -309,15 +309,13 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
             str | None,
             Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
         ] = None,
-        after: Annotated[
-            int | None, Query(ge=0, le=MAX_CURSOR, description="Like Last-Event-ID.")
-        ] = None,
+        after: Annotated[int | None, Query(description="Like Last-Event-ID.")] = None,
     ) -> EventStream:
         """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends.
 
         Each message has `id` (the event number, for `Last-Event-ID`), `event` (its type)
         and `data` (the event as JSON: `type`, `job_id`, `at` and its own fields)."""
-        cursor = max(after or 0, _cursor_of(last_event_id))
+        cursor = max(_cursor_of(None if after is None else str(after)), _cursor_of(last_event_id))
         return EventStream(
             api.stream(job_id, cursor),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -410,7 +408,7 @@ def _cursor_of(text: str | None) -> int:
         return 0
     text = text.strip()
     if not text.isascii() or not text.isdigit() or int(text) > MAX_CURSOR:
-        raise fail(400, "bad_request", f"Last-Event-ID must be an integer in 0..{MAX_CURSOR}")
+        raise fail(400, "bad_request", f"an event cursor (after, Last-Event-ID) is an integer in 0..{MAX_CURSOR}")
     return int(text)
 
 
