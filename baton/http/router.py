@@ -307,7 +307,7 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         job_id: Annotated[str, Depends(watched)],
         last_event_id: Annotated[
             str | None,
-            Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
+            Header(alias="Last-Event-ID", description="Resume after this event."),
         ] = None,
         after: Annotated[int | None, Query(description="Like Last-Event-ID.")] = None,
     ) -> EventStream:
