@@ -408,7 +408,9 @@ def _cursor_of(text: str | None) -> int:
         return 0
     text = text.strip()
     if not text.isascii() or not text.isdigit() or int(text) > MAX_CURSOR:
-        raise fail(400, "bad_request", f"an event cursor (after, Last-Event-ID) is an integer in 0..{MAX_CURSOR}")
+        raise fail(
+            400, "bad_request", f"an event cursor (after, Last-Event-ID) is in 0..{MAX_CURSOR}"
+        )
     return int(text)
 
 
