@@ -13,7 +13,7 @@ BAD = [str(2**63), "9" * 20, "-1", "abc", "1.5", "１２", " ", "9" * 400]
 
 
 async def a_job(client: httpx.AsyncClient) -> str:
-    r = await client.post("/jobs/greet", json={"input": {"name": "x"}}, headers=ACME)
+    r = await client.post("/jobs/doomed", json={"input": {}}, headers=ACME)
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 
