@@ -342,17 +342,15 @@ def _job_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
         job_id: Annotated[str, Depends(watched)],
         last_event_id: Annotated[
             str | None,
-            Header(alias="Last-Event-ID", max_length=20, description="Resume after this event."),
+            Header(alias="Last-Event-ID", description="Resume after this event."),
         ] = None,
-        after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
+        after: Annotated[int | None, Query(description="Like Last-Event-ID.")] = None,
     ) -> EventStream:
         """Server-Sent Events: every event after `Last-Event-ID`, live, until the job ends.
 
         Each message has `id` (the event number, for `Last-Event-ID`), `event` (its type)
         and `data` (the event as JSON: `type`, `job_id`, `at` and its own fields)."""
-        cursor = after or 0
-        if last_event_id is not None and last_event_id.strip().isdigit():
-            cursor = max(cursor, int(last_event_id))
+        cursor = max(_cursor_of(None if after is None else str(after)), _cursor_of(last_event_id))
         return EventStream(
             api.stream(job_id, cursor),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -448,6 +446,22 @@ def _ops_routes(router: APIRouter, api: _Api, caller_dep: Any) -> None:
             headers = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
             return JSONResponse(body.model_dump(), status_code=503, headers=headers)
         return JSONResponse(Health(status="ok", backend=kind).model_dump(exclude_none=True))
+
+
+MAX_CURSOR = 2**63 - 1  # event numbers are signed 64-bit in every store
+
+
+def _cursor_of(text: str | None) -> int:
+    """A `Last-Event-ID` as a cursor: a 400 before the stream starts, not a broken stream,
+    when it is not a number in 0..2^63-1 (SQLite and Redis cannot compare past that)."""
+    if text is None:
+        return 0
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_CURSOR:
+        raise fail(
+            400, "bad_request", f"an event cursor (after, Last-Event-ID) is in 0..{MAX_CURSOR}"
+        )
+    return int(text)
 
 
 def _invalid(exc: pydantic.ValidationError, prefix: str) -> InvalidInput:
